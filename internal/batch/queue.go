@@ -1,0 +1,67 @@
+package batch
+
+// Queue is a double-ended FIFO queue on a ring buffer. It grows as needed
+// and never shrinks, so a queue that reached its working size stops
+// allocating. The zero Queue is empty and ready to use. It is not safe for
+// concurrent use.
+type Queue[E any] struct {
+	buf  []E
+	head int
+	n    int
+}
+
+// Len is the number of entries in the queue.
+func (q *Queue[E]) Len() int { return q.n }
+
+// PushBack adds e at the end.
+func (q *Queue[E]) PushBack(e E) {
+	q.grow()
+	q.buf[(q.head+q.n)%len(q.buf)] = e
+	q.n++
+}
+
+// PushFront adds e at the start, ahead of every entry already queued.
+func (q *Queue[E]) PushFront(e E) {
+	q.grow()
+	q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
+	q.buf[q.head] = e
+	q.n++
+}
+
+// Front returns the first entry. It panics on an empty queue, like an out
+// of range index; check Len first.
+func (q *Queue[E]) Front() E {
+	if q.n == 0 {
+		panic("batch: Front of empty Queue")
+	}
+	return q.buf[q.head]
+}
+
+// PopFront removes and returns the first entry. It panics on an empty queue;
+// check Len first.
+func (q *Queue[E]) PopFront() E {
+	if q.n == 0 {
+		panic("batch: PopFront of empty Queue")
+	}
+	var zero E
+	e := q.buf[q.head]
+	q.buf[q.head] = zero
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return e
+}
+
+func (q *Queue[E]) grow() {
+	if q.n < len(q.buf) {
+		return
+	}
+	size := 2 * len(q.buf)
+	if size == 0 {
+		size = 16
+	}
+	buf := make([]E, size)
+	for i := 0; i < q.n; i++ {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}

@@ -57,7 +57,7 @@ func TestAccFull(t *testing.T) {
 	assert.False(t, a.Full())
 	require.True(t, a.Add(10))
 	assert.True(t, a.Full(), "the byte limit is reached")
-	assert.False(t, a.Add(0), "nothing fits a full request")
+	assert.False(t, a.Add(1), "no byte fits a request at its byte limit")
 	a.Reset()
 	assert.Equal(t, 0, a.Len())
 	require.True(t, a.Add(1))

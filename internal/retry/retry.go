@@ -1,0 +1,181 @@
+// Package retry classifies Kinesis PutRecords failures and computes backoff
+// delays. It follows the service's documented error codes: per-record
+// failures are only ever ProvisionedThroughputExceededException or
+// InternalFailure (both retryable), while whole-request errors are either
+// throttling or server faults (retryable) or client faults such as
+// ValidationException or ResourceNotFoundException (not retryable).
+package retry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"syscall"
+	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// Class says what a failure means for the records it touched.
+type Class struct {
+	// Retryable is true when sending the records again may succeed.
+	Retryable bool
+	// Throttled is true when the service asked the producer to slow down;
+	// backoff is then longer.
+	Throttled bool
+	// Unknown is true when the records may have been written although the
+	// call failed (a timeout, a dropped connection, a server error): a resend
+	// may then write them twice.
+	Unknown bool
+	// Code is the AWS error code, or a short local reason when there is none.
+	Code string
+}
+
+// Codes of errors that no retry can fix.
+var fatal = map[string]bool{
+	"ValidationException":         true,
+	"InvalidArgumentException":    true,
+	"ResourceNotFoundException":   true,
+	"AccessDeniedException":       true,
+	"KMSAccessDeniedException":    true,
+	"KMSDisabledException":        true,
+	"KMSInvalidStateException":    true,
+	"KMSNotFoundException":        true,
+	"KMSOptInRequired":            true,
+	"UnrecognizedClientException": true,
+	"InvalidSignatureException":   true,
+	"MissingAuthenticationToken":  true,
+	"IncompleteSignature":         true,
+	"SerializationException":      true,
+	"UnknownOperationException":   true,
+}
+
+// Codes that mean "slow down"; the request was not processed.
+var throttles = map[string]bool{
+	"ProvisionedThroughputExceededException": true,
+	"LimitExceededException":                 true,
+	"KMSThrottlingException":                 true,
+	"ThrottlingException":                    true,
+	"Throttling":                             true,
+	"RequestLimitExceeded":                   true,
+	"TooManyRequestsException":               true,
+}
+
+// Record classifies the ErrorCode of one entry of a PutRecords response.
+// Kinesis documents two codes, ProvisionedThroughputExceededException and
+// InternalFailure; neither wrote the record. Any other code is treated as
+// retryable too, so that an unexpected code cannot drop a record.
+func Record(code string) Class {
+	return Class{Retryable: true, Throttled: throttles[code], Code: code}
+}
+
+// Request classifies the error of a whole PutRecords call. ctx is the
+// context the call ran under: when it was cancelled on purpose (a shutdown
+// that gave up), the failure is not retryable.
+func Request(ctx context.Context, err error) Class {
+	if ctx != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return Class{Unknown: true, Code: "Canceled"}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		switch {
+		case fatal[code]:
+			return Class{Code: code}
+		case throttles[code]:
+			return Class{Retryable: true, Throttled: true, Code: code}
+		case apiErr.ErrorFault() == smithy.FaultClient && status(err) < 500:
+			// An unlisted client fault (an expired token is refreshed
+			// by the credentials provider, so it gets one more try).
+			return Class{Retryable: code == "ExpiredTokenException" || code == "RequestExpired" || code == "ResourceInUseException", Code: code}
+		default:
+			return Class{Retryable: true, Unknown: true, Code: code}
+		}
+	}
+	if s := status(err); s != 0 {
+		code := "HTTP" + itoa(s)
+		switch {
+		case s == 429:
+			return Class{Retryable: true, Throttled: true, Code: code}
+		case s >= 500:
+			return Class{Retryable: true, Unknown: true, Code: code}
+		default:
+			return Class{Code: code}
+		}
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return Class{Retryable: true, Unknown: true, Code: "Timeout"}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return Class{Retryable: true, Unknown: true, Code: "ConnectionReset"}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// Nothing was sent.
+		return Class{Retryable: true, Code: "ConnectionRefused"}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return Class{Retryable: true, Unknown: true, Code: "NetworkError"}
+	}
+	// An error the service did not send (a signing or transport failure):
+	// retry it, capped by the retry count, rather than lose records on a
+	// transient fault.
+	return Class{Retryable: true, Unknown: true, Code: "RequestError"}
+}
+
+func status(err error) int {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for n > 0 || i == len(b) {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// Backoff computes exponential backoff with full jitter: the n-th retry
+// waits a uniformly random time in [0, min(Max, Base·2^(n-1))]. Throttled
+// retries use a window twice as long, so that a throttled shard gets more
+// air than a transient fault needs.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// Window returns the upper bound of the delay before retry n (n ≥ 1).
+func (b Backoff) Window(n int, throttled bool) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	if throttled {
+		n++
+	}
+	w := b.Base
+	for i := 1; i < n && w < b.Max; i++ {
+		w *= 2
+	}
+	if w > b.Max {
+		w = b.Max
+	}
+	return w
+}
+
+// Delay returns a random delay before retry n (n ≥ 1).
+func (b Backoff) Delay(n int, throttled bool) time.Duration {
+	w := b.Window(n, throttled)
+	if w <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(w) + 1))
+}

@@ -94,7 +94,7 @@ func TestParse(t *testing.T) {
 func TestFormatAndParseRoundTripAgainstBig(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	values := []Uint128{{}, {Lo: 1}, {Lo: 9}, {Lo: 10}, {Lo: pow19 - 1}, {Lo: pow19}, {Hi: 1}, Max,
-		{Hi: 0x5, Lo: 0x6BC75E2D63100000}, // 10^20
+		{Hi: 0x5, Lo: 0x6BC75E2D63100000},                // 10^20
 		{Hi: 0x4B3B4CA85A86C47A, Lo: 0x098A224000000000}, // 10^38
 		{Hi: 0x4B3B4CA85A86C47A, Lo: 0x098A223FFFFFFFFF}, // 10^38-1
 	}

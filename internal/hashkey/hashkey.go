@@ -199,3 +199,13 @@ func (u Uint128) Next() (Uint128, bool) {
 	hi, over := bits.Add64(u.Hi, 0, carry)
 	return Uint128{Hi: hi, Lo: lo}, over == 0
 }
+
+// ForRecord returns the hash key that routes a record: its explicit hash key
+// when it is not empty, else the hash of its partition key. The error is
+// that of Parse for a malformed explicit hash key.
+func ForRecord(partitionKey, explicitHashKey string) (Uint128, error) {
+	if explicitHashKey != "" {
+		return Parse(explicitHashKey)
+	}
+	return Of(partitionKey), nil
+}

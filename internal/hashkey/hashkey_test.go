@@ -177,3 +177,23 @@ func BenchmarkParse(b *testing.B) {
 		_, _ = Parse("340282366920938463463374607431768211455")
 	}
 }
+
+func TestForRecord(t *testing.T) {
+	tests := []struct {
+		name, pk, ehk string
+		want          Uint128
+		err           error
+	}{
+		{"the partition key's hash without explicit hash key", "a", "", Of("a"), nil},
+		{"the explicit hash key wins", "a", "5", Uint128{Lo: 5}, nil},
+		{"a malformed explicit hash key", "a", "05", Uint128{}, ErrSyntax},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ForRecord(tt.pk, tt.ehk)
+			if !errors.Is(err, tt.err) || (tt.err == nil && err != nil) || got != tt.want {
+				t.Fatalf("ForRecord = %+v, %v; want %+v, %v", got, err, tt.want, tt.err)
+			}
+		})
+	}
+}

@@ -42,12 +42,12 @@ const (
 type Option func(*config)
 
 type config struct {
-	now        func() time.Time
-	limits     ShardLimits
-	faults     Faults
-	maxKiB     int
-	maxShards  int
-	err        error
+	now       func() time.Time
+	limits    ShardLimits
+	faults    Faults
+	maxKiB    int
+	maxShards int
+	err       error
 }
 
 // WithClock sets the clock the server reads for arrival timestamps, shard

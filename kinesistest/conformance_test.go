@@ -423,7 +423,7 @@ func conformanceCases() []confCase {
 		},
 		{
 			name: "ExplicitHashKey 2^128 fails with InvalidArgumentException", shards: 1,
-			run:  badEHK(pow128.String(), "InvalidArgumentException"),
+			run: badEHK(pow128.String(), "InvalidArgumentException"),
 		},
 		{
 			name: "a missing stream gives ResourceNotFoundException",

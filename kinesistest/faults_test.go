@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"go.uber.org/goleak"
@@ -180,7 +180,9 @@ func TestDroppedConnections(t *testing.T) {
 	}{
 		{
 			name: "a drop before the write stores nothing", faults: Faults{DropConnectionRate: 1}, wantStored: 0,
-			check: func(st Stats) bool { return st.DroppedBeforeWrite == 1 && st.DroppedAfterWrite == 0 && st.RecordsInFailedRequests == 5 },
+			check: func(st Stats) bool {
+				return st.DroppedBeforeWrite == 1 && st.DroppedAfterWrite == 0 && st.RecordsInFailedRequests == 5
+			},
 		},
 		{
 			name: "a drop after the write stores the records", faults: Faults{DropAfterWriteRate: 1}, wantStored: 5,

@@ -35,16 +35,25 @@
 // encoding costs no allocation of its own once the buffer is large enough.
 //
 // Decode first checks that the data is exactly one well-formed MessagePack
-// value nested at most 10000 deep, and that no string, binary, array or map
-// header declares more bytes or elements than the data holds. Only then does
-// it hand the data to the library, so a short malformed record cannot make
-// the library allocate gigabytes for a declared length it never reads.
+// value nested at most 10000 deep, and that no string, binary, extension,
+// array or map header declares more bytes or elements than the data holds.
+// Only then does it hand the data to the library, so a short malformed
+// record cannot make the library allocate gigabytes for a declared length
+// it never reads. For the same reason it refuses data in which an extension
+// stands where a map is expected and its data starts like a map: the
+// library would read that map without the checks. Extension types
+// registered with msgpack.RegisterExt, and timestamps, decode as usual; but
+// a decoder registered with msgpack.RegisterExtDecoder that reads
+// MessagePack values from its extension's data fails when that data starts
+// with a map or nil (read the data as bytes, with Decoder.ReadFull, instead).
 package msgpack
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	vmsgpack "github.com/vmihailenco/msgpack/v5"
@@ -90,7 +99,10 @@ func (Codec[T]) Encode(dst []byte, v T) ([]byte, error) {
 // any input: a panic inside the library (such as a map key of a type Go
 // cannot hash) is returned as an error too.
 func (Codec[T]) Decode(data []byte) (v T, err error) {
-	if err := validate(data); err != nil {
+	d := decoderPool.Get().(*readerDecoder)
+	d.r.prefixes, err = validate(data, d.r.prefixes[:0])
+	if err != nil {
+		decoderPool.Put(d)
 		return v, fmt.Errorf("codec/msgpack: decode %s: %w", reflect.TypeFor[T](), err)
 	}
 	defer func() {
@@ -99,11 +111,10 @@ func (Codec[T]) Decode(data []byte) (v T, err error) {
 			v, err = zero, fmt.Errorf("codec/msgpack: decode %s: panic in msgpack: %v", reflect.TypeFor[T](), r)
 		}
 	}()
-	d := decoderPool.Get().(*readerDecoder)
-	d.r.Reset(data)
+	d.r.r.Reset(data)
 	err = d.dec.Decode(&v)
-	left := d.r.Len()
-	d.r.Reset(nil) // do not keep the caller's data in the pool
+	left := d.r.r.Len()
+	d.r.r.Reset(nil) // do not keep the caller's data in the pool
 	decoderPool.Put(d)
 	if err == nil && left != 0 {
 		err = fmt.Errorf("%d trailing bytes after the value", left)
@@ -137,12 +148,37 @@ func (w *appendWriter) WriteByte(c byte) error {
 	return nil
 }
 
-// readerDecoder is a msgpack decoder reading from a reusable bytes.Reader,
+// readerDecoder is a msgpack decoder reading from a reusable guardReader,
 // which the library reads directly, without buffering ahead.
 type readerDecoder struct {
-	r   bytes.Reader
+	r   guardReader
 	dec *vmsgpack.Decoder
 }
+
+// guardReader is a bytes.Reader that refuses to read a single byte at the
+// offsets in prefixes, sorted: there the library would read the data of an
+// extension as a map (see validate). It never does so on data that this
+// codec encoded for the same type: extension data (timestamps, types
+// registered with msgpack.RegisterExt) is read with Read.
+type guardReader struct {
+	r        bytes.Reader
+	prefixes []int
+}
+
+var errExtAsMap = errors.New("malformed data: extension where a map is expected")
+
+func (g *guardReader) Read(p []byte) (int, error) { return g.r.Read(p) }
+
+func (g *guardReader) ReadByte() (byte, error) {
+	if len(g.prefixes) > 0 {
+		if _, found := slices.BinarySearch(g.prefixes, int(g.r.Size())-g.r.Len()); found {
+			return 0, errExtAsMap
+		}
+	}
+	return g.r.ReadByte()
+}
+
+func (g *guardReader) UnreadByte() error { return g.r.UnreadByte() }
 
 // The pools cache encoders and decoders between calls; they hold no record
 // data. The decoders are not configured with UsePreallocateValues (which

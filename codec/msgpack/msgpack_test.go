@@ -267,6 +267,59 @@ func TestDecodeHugeArrayIntoSliceOfInts(t *testing.T) {
 	}
 }
 
+func TestDecodeExtensionWhereMapExpected(t *testing.T) {
+	// The library reads an extension where it expects a map as a prefix to
+	// skip, then reads a map from the extension's data. Here that map would
+	// hold an array key declaring 1.2 billion elements: the library would
+	// allocate 19 GB. Decode refuses instead.
+	data := []byte("\xd70\x88\xddH\xb9\xaa0\xc80")
+	tests := []struct {
+		name   string
+		decode func() error
+	}{
+		{"map[any]any", func() error { _, err := msgpack.Codec[map[any]any]{}.Decode(data); return err }},
+		{"map[string]string", func() error { _, err := msgpack.Codec[map[string]string]{}.Decode(data); return err }},
+		{"map field in a struct", func() error {
+			_, err := msgpack.Codec[user]{}.Decode(append([]byte("\x81\xa5attrs"), data...))
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.decode()
+			if err == nil || !strings.Contains(err.Error(), "extension where a map is expected") {
+				t.Fatalf("Decode error = %v, want one about an extension where a map is expected", err)
+			}
+		})
+	}
+}
+
+func TestTimeWhoseDataLooksLikeAMap(t *testing.T) {
+	// A timestamp with 0.55 s of nanoseconds is encoded as fixext8 whose
+	// data starts with 0x83, a fixmap header; it must still decode.
+	type event struct {
+		At    time.Time
+		Attrs map[string]string
+	}
+	want := event{At: time.Unix(1_700_000_000, 550_000_000), Attrs: map[string]string{"k": "v"}}
+	var c msgpack.Codec[event]
+	data, err := c.Encode(nil, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(data, []byte("\xd7\xff"))
+	if i < 0 || data[i+2]&0xf0 != 0x80 {
+		t.Fatalf("encoding %x lacks a timestamp whose data starts with a fixmap header", data)
+	}
+	got, err := c.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.At.Equal(want.At) || !reflect.DeepEqual(got.Attrs, want.Attrs) {
+		t.Fatalf("round trip: got %+v, want %+v", got, want)
+	}
+}
+
 func TestDecodeUnhashableMapKey(t *testing.T) {
 	// A map whose key is an array: the library would panic storing it in a
 	// map[any]any; Decode returns an error instead.

@@ -55,9 +55,11 @@ type Faults struct {
 	// tests of one classification. Default (nil): all four.
 	RequestErrors []RequestError
 
-	// Latency delays every write request by this duration before it is
-	// answered, counted on the real clock (not the one of WithClock). Close
-	// ends the wait. Default 0.
+	// Latency delays each write request that reaches the fault draws (well
+	// formed, existing stream) by this duration before anything is written
+	// or answered. It runs on the real clock, not the one of WithClock;
+	// Close ends the wait, and the request then fails with HTTP 503
+	// ServiceUnavailable without writing. Default 0.
 	Latency time.Duration
 
 	// DropConnectionRate is the probability, in [0, 1], that the server

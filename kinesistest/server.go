@@ -236,8 +236,9 @@ func (s *Server) Close() {
 // Client returns a *kinesis.Client for this server: region us-east-1,
 // BaseEndpoint the server's URL, static credentials, an HTTP transport of
 // its own (its idle connections are closed by Close), and otherwise the SDK's
-// defaults, including its retryer (3 attempts, throttling errors back off
-// from 1 s). optFns adjust the options afterwards; for example
+// defaults, including its standard retryer (3 attempts with exponential
+// backoff; it retries 500, 503, throttling errors and dropped connections).
+// optFns adjust the options afterwards; for example
 // func(o *kinesis.Options) { o.RetryMaxAttempts = 1 } lets a test see every
 // injected fault.
 func (s *Server) Client(optFns ...func(*kinesis.Options)) *kinesis.Client {
@@ -364,8 +365,14 @@ func (s *Server) writeJSON(w http.ResponseWriter, v any) {
 }
 
 // writeError answers with an AWS JSON error: the code in the body's "__type"
-// (which every AWS SDK reads) and in the X-Amzn-ErrorType header (which
-// aws-sdk-go-v2 reads first), the message in "message".
+// and in the X-Amzn-ErrorType header, the message in "message".
+// aws-sdk-go-v2's awsJson deserializer (smithy-go protocol/awsjson) takes the
+// code from X-Amzn-ErrorType when present, else from "__type", else from
+// "code", strips any ":…" suffix and "…#" prefix, and then builds the typed
+// exception (such as *types.ResourceNotFoundException) when the code names
+// one of the service's errors, else a *smithy.GenericAPIError (as for
+// InternalFailure and ServiceUnavailable). kinesalite sends the body alone,
+// which the conformance table shows is enough.
 func (s *Server) writeError(w http.ResponseWriter, e *apiError) {
 	s.stats.countError(e.code)
 	s.setHeaders(w)

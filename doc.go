@@ -1,0 +1,38 @@
+// Package inskinesis streams typed records into Amazon Kinesis Data Streams.
+//
+// A Stream[T] takes records of any type T, encodes each with a Codec[T]
+// (JSON unless configured; see codec/json, codec/msgpack, codec/proto),
+// picks its partition key with a Partitioner[T] (a random UUID unless
+// configured; see package partition), and checks it against the service's
+// limits at once, so that a bad record fails its own Put and nothing else.
+// Records then wait in a bounded buffer, go out in PutRecords calls cut to
+// the count and byte limits, and are retried one by one when Kinesis
+// rejects them. Every record is either delivered or reported:
+//
+//	Put(v) ─> encode, partition, check ─> bounded buffer (Put blocks when full)
+//	       ─> batches (count, bytes, FlushInterval) ─> up to MaxGroup PutRecords calls
+//	       ─> per record: delivered (Result with shard and sequence number)
+//	                      retryable ─> back to the front of the queue after backoff
+//	                      not retryable or out of retries ─> *PutError[T] on Error()
+//
+// # Delivery guarantees
+//
+// Kinesis is at-least-once, and so is the stream: a record Put accepted is
+// delivered, or it is reported, with its value and the reason, on the Error
+// channel and to its PutAsync callback. A record is written twice only when
+// an attempt's outcome was unknown (a timeout, a dropped connection, a
+// server error) and it was sent again; Result.MaybeDuplicate and
+// PutError.MaybeWritten say so. FlushAndStopStreaming delivers everything
+// already put before it returns; Close does so within a deadline, and
+// returns and reports what it had to give up.
+//
+// # Retries
+//
+// Only the entries of a PutRecords response that carry an ErrorCode are sent
+// again, after exponential backoff with full jitter (Config.RetryInterval,
+// doubling to Config.MaxRetryInterval, longer when throttled), up to
+// Config.RetryCount times. Errors no retry can fix (ValidationException,
+// ResourceNotFoundException, AccessDeniedException, the KMS errors) fail the
+// records at once. The SDK's own retries are turned off for these calls, so
+// the two do not multiply.
+package inskinesis

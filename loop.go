@@ -1,0 +1,537 @@
+package inskinesis
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/go-pkg/inskinesis/internal/batch"
+	"github.com/go-pkg/inskinesis/internal/retry"
+)
+
+// loop is the stream's one batching goroutine. It alone owns the queue of
+// records waiting to be sent, the records waiting to be retried and the
+// count of calls in flight, so none of them needs a lock. Data moves one
+// way: Put hands records in, calls run on goroutines of their own and hand
+// their outcome back, and the loop settles each record.
+type loop[T any] struct {
+	s   *Stream[T]
+	set settings
+
+	queue      batch.Queue[*record[T]] // waiting to be sent, oldest first
+	queueBytes int
+	held       int   // records held: queued, parked, in flight or waiting to retry
+	heldBytes  int64 // their sizes
+	retries    []retryGroup[T]
+	inflight   int
+	spareReqs  []*request[T]
+	backoff    retry.Backoff
+
+	// With OrderByKey: the keys that have a record queued, in flight or
+	// waiting to retry, each with the records of that key put after it.
+	parked map[string][]*record[T]
+
+	timer   *time.Timer
+	timerAt time.Time
+	now     time.Time
+	abortc  <-chan struct{} // closed when a shutdown gives up; nil once seen
+	inOpen  bool            // Put may still hand records in
+	force   bool            // send partial batches now (Flush)
+	aborted bool            // a shutdown gave up
+
+	// Scratch, reused per outcome.
+	toRetry  []*record[T]
+	throttle bool
+	failures []failure[T]
+	settled  []*record[T]
+	calls    []*record[T]
+}
+
+type retryGroup[T any] struct {
+	due  time.Time
+	recs []*record[T]
+}
+
+// Why a record failed for good.
+type failKind int
+
+const (
+	failFatal     failKind = iota // a non-retryable error
+	failExhausted                 // retries exhausted
+	failExpired                   // RecordTTL passed
+	failAborted                   // shutdown gave up
+)
+
+type failure[T any] struct {
+	kind  failKind
+	code  string
+	cause error
+	recs  []*record[T]
+}
+
+func newLoop[T any](s *Stream[T]) *loop[T] {
+	l := &loop[T]{
+		s:       s,
+		set:     s.set,
+		inOpen:  true,
+		abortc:  s.abortc,
+		backoff: retry.Backoff{Base: s.set.retryInterval, Max: s.set.maxRetryInterval},
+		timer:   time.NewTimer(time.Hour),
+	}
+	l.timer.Stop()
+	if s.set.orderByKey {
+		l.parked = make(map[string][]*record[T])
+	}
+	return l
+}
+
+// drainMax bounds how many records the loop takes from Put in one go
+// before it looks at its other inputs.
+const drainMax = 256
+
+func (l *loop[T]) run() {
+	defer close(l.s.loopDone)
+	defer l.timer.Stop()
+	s := l.s
+	for {
+		in := s.in
+		if !l.inOpen {
+			in = nil
+		}
+		select {
+		case r, ok := <-in:
+			l.now = time.Now()
+			if !ok {
+				l.inOpen = false
+				break
+			}
+			l.accept(r)
+			l.drain(drainMax)
+		case q := <-s.results:
+			l.now = time.Now()
+			l.handle(q)
+		case <-l.timer.C:
+			l.now = time.Now()
+			l.timerAt = time.Time{}
+		case <-s.flushc:
+			// Every record put before the Flush is in the channel by
+			// now: take them all, then send without waiting.
+			l.now = time.Now()
+			l.drain(-1)
+			l.force = true
+		case <-l.abortc:
+			l.now = time.Now()
+			l.checkAbort()
+		}
+		l.promoteRetries()
+		l.dispatch()
+		l.settle()
+		if !l.inOpen && l.held == 0 {
+			return
+		}
+		l.arm()
+	}
+}
+
+// drain takes up to n records (all with n < 0) that Put has handed in,
+// without waiting.
+func (l *loop[T]) drain(n int) {
+	for ; n != 0 && l.inOpen; n-- {
+		select {
+		case r, ok := <-l.s.in:
+			if !ok {
+				l.inOpen = false
+				return
+			}
+			l.accept(r)
+		default:
+			return
+		}
+	}
+}
+
+// checkAbort starts the abort once a shutdown gave up. Close closes abortc
+// before it cancels the calls in flight, so a call that failed for the
+// cancellation always finds the abort under way.
+func (l *loop[T]) checkAbort() {
+	select {
+	case <-l.abortc:
+		l.abortc = nil
+		l.abort()
+	default:
+	}
+}
+
+// accept takes a record from Put.
+func (l *loop[T]) accept(r *record[T]) {
+	l.held++
+	l.heldBytes += int64(r.size)
+	if l.aborted {
+		l.fail(r, failAborted, "Aborted", nil)
+		return
+	}
+	r.queued = l.now
+	if l.parked != nil {
+		if waiting, busy := l.parked[r.key]; busy {
+			l.parked[r.key] = append(waiting, r)
+			return
+		}
+		l.parked[r.key] = nil
+	}
+	l.queue.PushBack(r)
+	l.queueBytes += r.size
+}
+
+// ready reports whether the front of the queue should go now rather than
+// wait for more records.
+func (l *loop[T]) ready() bool {
+	return l.queue.Len() >= l.set.batchRecords ||
+		l.queueBytes >= l.set.batchBytes ||
+		l.force || !l.inOpen ||
+		l.held >= l.set.bufferRecords || l.heldBytes >= int64(l.set.bufferBytes) ||
+		!l.now.Before(l.queue.Front().queued.Add(l.set.flushInterval))
+}
+
+// dispatch starts calls while there is room for them and records ready.
+func (l *loop[T]) dispatch() {
+	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
+		q := l.cut()
+		if len(q.recs) == 0 { // every record expired
+			l.spareReqs = append(l.spareReqs, q)
+			continue
+		}
+		l.inflight++
+		l.s.stats.requests.Add(1)
+		l.s.stats.inFlightRequests.Add(1)
+		l.s.stats.inFlightRecords.Add(int64(len(q.recs)))
+		go l.s.send(q)
+	}
+	if l.queue.Len() == 0 {
+		l.force = false
+	}
+}
+
+// cut takes the next request's records from the front of the queue.
+func (l *loop[T]) cut() *request[T] {
+	var q *request[T]
+	if n := len(l.spareReqs); n > 0 {
+		q, l.spareReqs = l.spareReqs[n-1], l.spareReqs[:n-1]
+	} else {
+		q = &request[T]{}
+		q.input.StreamName = &l.set.streamName
+	}
+	acc := batch.NewAcc(batch.Limits{MaxRecords: l.set.batchRecords, MaxBytes: l.set.batchBytes})
+	for l.queue.Len() > 0 {
+		r := l.queue.Front()
+		if l.expired(r) {
+			l.queue.PopFront()
+			l.queueBytes -= r.size
+			l.fail(r, failExpired, "Expired", nil)
+			continue
+		}
+		if !acc.Add(r.size) {
+			break
+		}
+		l.queue.PopFront()
+		l.queueBytes -= r.size
+		r.attempts++
+		q.add(r)
+	}
+	q.input.Records = q.entries
+	return q
+}
+
+func (l *loop[T]) expired(r *record[T]) bool {
+	return l.set.recordTTL > 0 && l.now.Sub(r.born) >= l.set.recordTTL
+}
+
+// handle settles the records of a finished call.
+func (l *loop[T]) handle(q *request[T]) {
+	l.checkAbort()
+	l.inflight--
+	st := &l.s.stats
+	st.inFlightRequests.Add(-1)
+	st.inFlightRecords.Add(-int64(len(q.recs)))
+	switch {
+	case q.err != nil:
+		c := retry.Request(l.s.reqCtx, q.err)
+		if c.Throttled {
+			st.throttled.Add(int64(len(q.recs)))
+		}
+		for _, r := range q.recs {
+			l.retryOrFail(r, c, q.err)
+		}
+	case q.out == nil || len(q.out.Records) != len(q.recs):
+		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
+		c := retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
+		for _, r := range q.recs {
+			l.retryOrFail(r, c, err)
+		}
+	default:
+		for i, e := range q.out.Records {
+			r := q.recs[i]
+			if e.ErrorCode == nil {
+				r.shardID, r.seq = deref(e.ShardId), deref(e.SequenceNumber)
+				st.delivered.Add(1)
+				st.deliveredBytes.Add(int64(r.size))
+				l.done(r)
+				continue
+			}
+			c := retry.Record(*e.ErrorCode)
+			if c.Throttled {
+				st.throttled.Add(1)
+			}
+			l.retryOrFail(r, c, &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)})
+		}
+	}
+	q.reset()
+	l.spareReqs = append(l.spareReqs, q)
+	l.scheduleRetries()
+}
+
+func lenOut[T any](q *request[T]) int {
+	if q.out == nil {
+		return 0
+	}
+	return len(q.out.Records)
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// retryOrFail sends r again later, or fails it for good.
+func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
+	if c.Unknown {
+		r.maybeWritten = true
+	}
+	switch {
+	case l.aborted:
+		l.fail(r, failAborted, c.Code, err)
+	case !c.Retryable:
+		l.fail(r, failFatal, c.Code, err)
+	case r.attempts > l.set.retryCount:
+		l.fail(r, failExhausted, c.Code, err)
+	case l.expired(r):
+		l.fail(r, failExpired, c.Code, err)
+	default:
+		l.toRetry = append(l.toRetry, r)
+		l.throttle = l.throttle || c.Throttled
+		l.s.stats.retried.Add(1)
+	}
+}
+
+// scheduleRetries puts the records of one outcome that are to be retried
+// into one group, due after a backoff.
+func (l *loop[T]) scheduleRetries() {
+	if len(l.toRetry) == 0 {
+		return
+	}
+	attempts := 0
+	for _, r := range l.toRetry {
+		attempts = max(attempts, r.attempts)
+	}
+	g := retryGroup[T]{due: l.now.Add(l.backoff.Delay(attempts, l.throttle)), recs: slices.Clone(l.toRetry)}
+	i, _ := slices.BinarySearchFunc(l.retries, g.due, func(g retryGroup[T], t time.Time) int { return g.due.Compare(t) })
+	l.retries = slices.Insert(l.retries, i+countEqual(l.retries[i:], g.due), g)
+	clear(l.toRetry)
+	l.toRetry = l.toRetry[:0]
+	l.throttle = false
+}
+
+func countEqual[T any](gs []retryGroup[T], t time.Time) int {
+	n := 0
+	for n < len(gs) && gs[n].due.Equal(t) {
+		n++
+	}
+	return n
+}
+
+// promoteRetries moves the records whose backoff is over to the front of
+// the queue, oldest group first, ahead of newer records.
+func (l *loop[T]) promoteRetries() {
+	n := 0
+	for n < len(l.retries) && !l.retries[n].due.After(l.now) {
+		n++
+	}
+	for i := n - 1; i >= 0; i-- {
+		recs := l.retries[i].recs
+		for j := len(recs) - 1; j >= 0; j-- {
+			r := recs[j]
+			r.queued = time.Time{}
+			l.queue.PushFront(r)
+			l.queueBytes += r.size
+		}
+	}
+	if n > 0 {
+		clear(l.retries[:n])
+		l.retries = append(l.retries[:0], l.retries[n:]...)
+	}
+}
+
+// fail records that r will not be delivered.
+func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
+	for i := range l.failures {
+		f := &l.failures[i]
+		if f.kind == kind && f.code == code {
+			f.recs = append(f.recs, r)
+			return
+		}
+	}
+	l.failures = append(l.failures, failure[T]{kind: kind, code: code, cause: cause, recs: []*record[T]{r}})
+}
+
+// done records that r has its outcome: delivered, or failed (r.err set).
+func (l *loop[T]) done(r *record[T]) {
+	l.held--
+	l.heldBytes -= int64(r.size)
+	l.settled = append(l.settled, r)
+	if l.parked == nil {
+		return
+	}
+	waiting := l.parked[r.key]
+	if len(waiting) == 0 {
+		delete(l.parked, r.key)
+		return
+	}
+	next := waiting[0]
+	waiting[0] = nil
+	l.parked[r.key] = waiting[1:]
+	next.queued = time.Time{}
+	if l.aborted {
+		l.fail(next, failAborted, "Aborted", nil)
+		return
+	}
+	l.queue.PushFront(next)
+	l.queueBytes += next.size
+}
+
+// settle reports the failures of this round, gives the space of every
+// settled record back to Put, and passes records on to their callbacks.
+func (l *loop[T]) settle() {
+	// Failing a record may release a parked one that fails too (after an
+	// abort), so go until no failure is left.
+	for len(l.failures) > 0 {
+		fs := l.failures
+		l.failures = nil
+		for _, f := range fs {
+			l.report(f)
+		}
+	}
+	if len(l.settled) == 0 {
+		return
+	}
+	s := l.s
+	var bytes int64
+	for _, r := range l.settled {
+		bytes += int64(r.size)
+	}
+	led := s.ledger
+	led.mu.Lock()
+	led.release(len(l.settled), bytes)
+	for _, r := range l.settled {
+		if r.fn == nil {
+			led.finish(r.epoch)
+		}
+	}
+	led.settleFlushers()
+	led.mu.Unlock()
+	for _, r := range l.settled {
+		if r.fn == nil {
+			s.free(r)
+		} else {
+			l.calls = append(l.calls, r)
+		}
+	}
+	if len(l.calls) > 0 {
+		s.cbs.push(l.calls)
+		clear(l.calls)
+		l.calls = l.calls[:0]
+	}
+	clear(l.settled)
+	l.settled = l.settled[:0]
+}
+
+// report turns a failure into one PutError for its records.
+func (l *loop[T]) report(f failure[T]) {
+	cause := f.cause
+	switch f.kind {
+	case failExhausted:
+		cause = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, l.set.retryCount+1, cause)
+	case failExpired:
+		if cause != nil {
+			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)
+		} else {
+			cause = fmt.Errorf("%w: not delivered within %v", ErrRecordExpired, l.set.recordTTL)
+		}
+	case failAborted:
+		if cause != nil {
+			cause = fmt.Errorf("%w: %w: %w", ErrAborted, l.s.abortErr, cause)
+		} else {
+			cause = fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)
+		}
+	}
+	pe := &PutError[T]{Records: make([]T, len(f.recs)), Code: f.code, Err: cause}
+	for i, r := range f.recs {
+		pe.Records[i] = r.value
+		pe.Attempts = max(pe.Attempts, r.attempts)
+		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
+		r.err = pe
+	}
+	if f.kind == failAborted {
+		a := l.s.aborted
+		if a == nil {
+			a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)}
+			l.s.aborted = a
+		}
+		a.Records = append(a.Records, pe.Records...)
+		a.Attempts = max(a.Attempts, pe.Attempts)
+		a.MaybeWritten = a.MaybeWritten || pe.MaybeWritten
+	}
+	l.s.stats.failed.Add(int64(len(f.recs)))
+	l.s.report(pe)
+	for _, r := range f.recs {
+		l.done(r)
+	}
+}
+
+// abort fails every record not in flight; the calls in flight are cancelled
+// and fail when they come back.
+func (l *loop[T]) abort() {
+	l.aborted = true
+	for l.queue.Len() > 0 {
+		r := l.queue.PopFront()
+		l.queueBytes -= r.size
+		l.fail(r, failAborted, "Aborted", nil)
+	}
+	for _, g := range l.retries {
+		for _, r := range g.recs {
+			l.fail(r, failAborted, "Aborted", nil)
+		}
+	}
+	l.retries = nil
+}
+
+// arm sets the timer for the next moment the loop must act unprompted: a
+// batch's linger running out, or a retry falling due.
+func (l *loop[T]) arm() {
+	var at time.Time
+	if l.queue.Len() > 0 && l.inflight < l.set.maxGroup && !l.aborted {
+		at = l.queue.Front().queued.Add(l.set.flushInterval)
+	}
+	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
+		at = l.retries[0].due
+	}
+	if at.Equal(l.timerAt) {
+		return
+	}
+	l.timerAt = at
+	if at.IsZero() {
+		l.timer.Stop()
+		return
+	}
+	l.timer.Reset(max(at.Sub(time.Now()), 0))
+}

@@ -1,0 +1,204 @@
+package inskinesis
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// record is one record on its way: its value, its encoding, and what is
+// known of its fate. Records are pooled: the encoding buffer is reused.
+type record[T any] struct {
+	value   T
+	data    []byte
+	key     string
+	hashKey string
+	size    int    // len(data) + len(key), as Kinesis counts it
+	epoch   uint64 // for Flush
+	fn      func(Result[T])
+
+	born         time.Time // when put; set only with a RecordTTL
+	queued       time.Time // when it joined the queue; zero: send at once
+	attempts     int
+	maybeWritten bool
+	shardID      string
+	seq          string
+	err          error
+}
+
+// maxPooledData bounds the encoding buffer a pooled record keeps, so that a
+// few large records do not pin memory.
+const maxPooledData = 64 << 10
+
+func (s *Stream[T]) newRecord() *record[T] {
+	if r, ok := s.pool.Get().(*record[T]); ok {
+		return r
+	}
+	return new(record[T])
+}
+
+func (s *Stream[T]) free(r *record[T]) {
+	data := r.data[:0]
+	if cap(data) > maxPooledData {
+		data = nil
+	}
+	*r = record[T]{data: data}
+	s.pool.Put(r)
+}
+
+func (r *record[T]) result() Result[T] {
+	return Result[T]{
+		Record:         r.value,
+		ShardID:        r.shardID,
+		SequenceNumber: r.seq,
+		Attempts:       r.attempts,
+		MaybeDuplicate: r.maybeWritten && r.err == nil,
+		Err:            r.err,
+	}
+}
+
+// request is one PutRecords call and its outcome. Requests are reused by the
+// loop.
+type request[T any] struct {
+	recs    []*record[T]
+	entries []types.PutRecordsRequestEntry
+	input   kinesis.PutRecordsInput
+	out     *kinesis.PutRecordsOutput
+	err     error
+}
+
+func (q *request[T]) add(r *record[T]) {
+	e := types.PutRecordsRequestEntry{Data: r.data, PartitionKey: &r.key}
+	if r.hashKey != "" {
+		e.ExplicitHashKey = &r.hashKey
+	}
+	q.recs = append(q.recs, r)
+	q.entries = append(q.entries, e)
+}
+
+func (q *request[T]) reset() {
+	clear(q.recs)
+	clear(q.entries)
+	q.recs, q.entries = q.recs[:0], q.entries[:0]
+	q.out, q.err = nil, nil
+}
+
+// turnOffSDKRetries makes a call's SDK retryer try once: the stream retries
+// the records itself, and retries must not multiply.
+func turnOffSDKRetries(o *kinesis.Options) { o.RetryMaxAttempts = 1 }
+
+// send makes the call of q and hands it back to the loop. A panic of the
+// client fails the call, not the program.
+func (s *Stream[T]) send(q *request[T]) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.out, q.err = nil, fmt.Errorf("inskinesis: PutRecords panicked: %v", p)
+		}
+		s.results <- q
+	}()
+	ctx, cancel := context.WithTimeout(s.reqCtx, s.set.requestTimeout)
+	defer cancel()
+	q.out, q.err = s.client.PutRecords(ctx, &q.input, turnOffSDKRetries)
+}
+
+// callbacks runs the callbacks of finished records, in order, on one
+// goroutine, and then counts the records as finished. Its queue has no bound
+// so that the loop never waits for a callback, and a callback may block in
+// Put without deadlocking the stream.
+type callbacks[T any] struct {
+	s      *Stream[T]
+	mu     sync.Mutex
+	queue  []*record[T]
+	spare  []*record[T]
+	closed bool
+	wake   chan struct{}
+	done   chan struct{}
+}
+
+func newCallbacks[T any](s *Stream[T]) *callbacks[T] {
+	return &callbacks[T]{s: s, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (c *callbacks[T]) push(rs []*record[T]) {
+	c.mu.Lock()
+	c.queue = append(c.queue, rs...)
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *callbacks[T]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *callbacks[T]) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *callbacks[T]) run() {
+	defer close(c.done)
+	for {
+		c.mu.Lock()
+		for len(c.queue) == 0 && !c.closed {
+			c.mu.Unlock()
+			<-c.wake
+			c.mu.Lock()
+		}
+		if len(c.queue) == 0 { // closed, and nothing left
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+		for _, r := range batch {
+			c.call(r)
+		}
+		c.s.finish(batch)
+		clear(batch)
+		c.mu.Lock()
+		c.spare = batch[:0]
+		c.mu.Unlock()
+	}
+}
+
+func (c *callbacks[T]) call(r *record[T]) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.report(fmt.Errorf("inskinesis: callback panicked: %v", p))
+		}
+	}()
+	r.fn(r.result())
+}
+
+// report sends err on the Error channel without ever waiting.
+func (s *Stream[T]) report(err error) {
+	select {
+	case s.errc <- err:
+	default:
+		s.stats.errorsDropped.Add(1)
+	}
+}
+
+// finish counts records as finished for Flush and returns them to the pool.
+func (s *Stream[T]) finish(rs []*record[T]) {
+	l := s.ledger
+	l.mu.Lock()
+	for _, r := range rs {
+		l.finish(r.epoch)
+	}
+	l.settleFlushers()
+	l.mu.Unlock()
+	for _, r := range rs {
+		s.free(r)
+	}
+}

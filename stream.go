@@ -1,0 +1,455 @@
+package inskinesis
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/codec/json"
+	"github.com/go-pkg/inskinesis/partition"
+)
+
+// Codec turns a record into the bytes stored in Kinesis, and back. Encode
+// appends the encoding of v to dst. See package codec and its sub-packages
+// json, msgpack and proto.
+type Codec[T any] = codec.Codec[T]
+
+// Partitioner picks the partition key of a record. Kinesis routes a record
+// to the shard whose hash key range holds the MD5 of its key, so records of
+// one key land on one shard. See package partition for ready-made ones.
+type Partitioner[T any] func(record T) string
+
+// PutRecordsAPI is the part of the Kinesis API the stream needs.
+// *kinesis.Client satisfies it; tests can pass a fake, or a client of the
+// kinesistest server.
+type PutRecordsAPI interface {
+	PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error)
+}
+
+var _ PutRecordsAPI = (*kinesis.Client)(nil)
+
+// StreamInterface is the stream's core method set, for callers that want to
+// swap the stream for a fake in their own tests. *Stream[T] satisfies it.
+type StreamInterface[T any] interface {
+	Put(record T) error
+	PutContext(ctx context.Context, record T) error
+	Flush(ctx context.Context) error
+	FlushAndStopStreaming()
+	Error() <-chan error
+}
+
+var _ StreamInterface[int] = (*Stream[int])(nil)
+
+// Result is the outcome of one record.
+type Result[T any] struct {
+	// Record is the record as it was put.
+	Record T
+	// ShardID and SequenceNumber say where Kinesis stored the record; empty
+	// when it was not delivered.
+	ShardID        string
+	SequenceNumber string
+	// Attempts is how many times the record was sent.
+	Attempts int
+	// MaybeDuplicate is true when an earlier attempt's outcome was unknown
+	// (a timeout, a dropped connection, a server error), so Kinesis may hold
+	// the record twice.
+	MaybeDuplicate bool
+	// Err is nil when the record was delivered, and otherwise the
+	// *PutError[T] that reported it.
+	Err error
+}
+
+// Stream sends records of type T to a Kinesis stream. It encodes and
+// partitions each record when it is put, gathers records into PutRecords
+// calls of at most MaxStreamBatchSize records and MaxStreamBatchByteSize
+// bytes, sends up to MaxGroup calls at once, resends only the records that
+// failed, and reports every record it could not deliver.
+//
+// All methods are safe for concurrent use.
+type Stream[T any] struct {
+	set         settings
+	codec       Codec[T]
+	partitioner Partitioner[T]
+	hashKey     func(T) string
+	client      PutRecordsAPI
+
+	ledger  *ledger
+	in      chan *record[T]    // records admitted by Put; closed on shutdown
+	results chan *request[T]   // finished calls, back to the loop
+	flushc  chan struct{}      // asks the loop to send partial batches now
+	abortc  chan struct{}      // closed when a shutdown gives up
+	errc    chan error         // Error()
+	cbs     *callbacks[T]      // results waiting for their callbacks
+	pool    sync.Pool          // of *record[T]
+	stats   counters           // for Stats()
+	reqCtx  context.Context    // parent of every call; cancelled on abort
+	cancel  context.CancelFunc // cancels reqCtx
+	done    chan struct{}      // closed when everything has stopped
+	aborted *PutError[T]       // records a shutdown gave up on; written by the loop
+
+	loopDone  chan struct{}
+	abortOnce sync.Once
+	abortErr  error
+	doneOnce  sync.Once
+}
+
+// NewKinesis validates cfg, resolves its defaults and starts a stream. It
+// returns a *ConfigError (matching ErrInvalidConfig) naming the first field
+// it cannot accept, or the error of loading the default AWS configuration
+// when Client is not set. It does not call AWS: a missing stream shows up as
+// a PutError on Error for the first records.
+//
+// Stop the stream with FlushAndStopStreaming or Close.
+func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
+	set, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	client := cfg.Client
+	if client == nil {
+		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(cfg.Region))
+		if err != nil {
+			return nil, fmt.Errorf("inskinesis: load AWS config: %w", err)
+		}
+		client = kinesis.NewFromConfig(awsCfg)
+	}
+	s := &Stream[T]{
+		set:         set,
+		codec:       cfg.Codec,
+		partitioner: cfg.Partitioner,
+		hashKey:     cfg.ExplicitHashKey,
+		client:      client,
+		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes)),
+		in:          make(chan *record[T], set.bufferRecords),
+		results:     make(chan *request[T], set.maxGroup),
+		flushc:      make(chan struct{}, 1),
+		abortc:      make(chan struct{}),
+		errc:        make(chan error, set.errorBuffer),
+		done:        make(chan struct{}),
+		loopDone:    make(chan struct{}),
+	}
+	if s.codec == nil {
+		s.codec = json.Codec[T]{}
+	}
+	if s.partitioner == nil {
+		s.partitioner = partition.UUID[T]()
+	}
+	s.reqCtx, s.cancel = context.WithCancel(context.Background())
+	s.cbs = newCallbacks(s)
+	l := newLoop(s)
+	go l.run()
+	go s.cbs.run()
+	return s, nil
+}
+
+// Put encodes and partitions record and adds it to the stream, blocking
+// while the stream holds MaxBatchSize records or MaxBufferedBytes bytes.
+// The record is copied (encoded) before Put returns, so the caller may reuse
+// it.
+//
+// Put returns an error for a record that can never be delivered, and only
+// that record fails: ErrEncode when the codec fails, ErrInvalidPartitionKey
+// for an empty, over-long or invalid key, ErrInvalidHashKey, and
+// ErrRecordTooLarge when data plus key exceed MaxRecordSize. After shutdown
+// began it returns ErrClosed. A record Put accepted is later delivered or
+// reported on Error.
+func (s *Stream[T]) Put(record T) error {
+	return s.put(context.Background(), record, nil, true)
+}
+
+// PutContext is Put that gives up waiting for buffer space when ctx ends,
+// returning ctx.Err(); the record is then not in the stream.
+func (s *Stream[T]) PutContext(ctx context.Context, record T) error {
+	return s.put(ctx, record, nil, true)
+}
+
+// TryPut is Put that never waits: when the buffer is full it returns
+// ErrBufferFull at once and the record is not in the stream.
+func (s *Stream[T]) TryPut(record T) error {
+	return s.put(context.Background(), record, nil, false)
+}
+
+// PutAsync is PutContext that also calls fn with the record's outcome, once,
+// if and only if it returns nil. Callbacks run one at a time on a single
+// goroutine of the stream, in the order outcomes become known (for records
+// of one key with OrderByKey, in Put order), and never on the caller's
+// goroutine. A callback may call Put and its variants; it must not call
+// Flush, Close or FlushAndStopStreaming, which wait for callbacks to finish.
+// A slow callback delays other callbacks, not the stream. Flush returns
+// only after the callbacks of the records it waits for have returned.
+func (s *Stream[T]) PutAsync(ctx context.Context, record T, fn func(Result[T])) error {
+	return s.put(ctx, record, fn, true)
+}
+
+// PutSync puts records and waits for their outcomes, returned in input
+// order. ctx bounds the wait for buffer space; records that could not be put
+// carry that error in Err, with Attempts 0. Once put, a record's outcome
+// arrives within the retry and timeout settings.
+func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
+	results := make([]Result[T], len(records))
+	var wg sync.WaitGroup
+	for i, v := range records {
+		wg.Add(1)
+		err := s.put(ctx, v, func(r Result[T]) {
+			results[i] = r
+			wg.Done()
+		}, true)
+		if err != nil {
+			results[i] = Result[T]{Record: v, Err: err}
+			wg.Done()
+		}
+	}
+	wg.Wait()
+	return results
+}
+
+// Flush sends every record put before it without waiting for batches to
+// fill, and waits until each has been delivered or reported (and its
+// callback, if any, has returned), or until ctx ends, returning ctx.Err().
+// Records put while Flush waits do not delay it. Safe to call concurrently
+// and repeatedly.
+func (s *Stream[T]) Flush(ctx context.Context) error {
+	done := s.ledger.flush()
+	if done == nil {
+		return nil
+	}
+	select {
+	case s.flushc <- struct{}{}:
+	default: // a flush request is already pending
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// FlushAndStopStreaming stops taking records (Put then returns ErrClosed),
+// delivers or reports every record already put, and stops every goroutine
+// of the stream. It waits as long as that takes (at most the retry and
+// timeout settings); use Close to bound the wait. Calling it again, or after
+// Close, does nothing.
+func (s *Stream[T]) FlushAndStopStreaming() {
+	_ = s.Close(context.Background())
+}
+
+// Close is FlushAndStopStreaming with a deadline. When ctx ends first, Close
+// cancels the calls in flight, reports every record not yet delivered as a
+// PutError with cause ErrAborted (on Error and to its callback), and returns
+// a *PutError[T] holding those same records, whose Err matches ErrAborted
+// and ctx.Err(). It returns nil when everything was delivered or reported
+// for its own reasons. Close is idempotent and safe to call concurrently; no
+// goroutine of the stream outlives it.
+func (s *Stream[T]) Close(ctx context.Context) error {
+	s.ledger.mu.Lock()
+	if s.ledger.close() {
+		close(s.in)
+	}
+	s.ledger.mu.Unlock()
+
+	select {
+	case <-s.loopDone:
+	case <-ctx.Done():
+		s.abortOnce.Do(func() {
+			s.abortErr = ctx.Err()
+			close(s.abortc)
+			s.cancel()
+		})
+		<-s.loopDone
+	}
+	s.cbs.close()
+	<-s.cbs.done
+	s.doneOnce.Do(func() {
+		s.cancel()
+		close(s.done)
+	})
+	if s.aborted != nil {
+		return s.aborted
+	}
+	return nil
+}
+
+// Error returns the channel on which the stream reports records it could
+// not deliver, each as an error from which errors.As recovers a
+// *PutError[T], and panics of callbacks. The channel holds ErrorBufferSize
+// errors; the stream never waits for a reader, and counts the errors it
+// could not send in Stats().ErrorsDropped. The channel is never closed, so
+// a reading loop neither spins nor stops after shutdown: select on Done as
+// well to end it.
+func (s *Stream[T]) Error() <-chan error { return s.errc }
+
+// Done returns a channel that is closed once the stream has stopped after
+// FlushAndStopStreaming or Close.
+func (s *Stream[T]) Done() <-chan struct{} { return s.done }
+
+// Stats is a snapshot of a stream's counters. Counts are totals since the
+// stream started, except the Buffered and InFlight figures, which are
+// current.
+type Stats struct {
+	BufferedRecords  int   // records held: waiting, in flight or awaiting retry
+	BufferedBytes    int64 // their data plus key bytes
+	InFlightRecords  int64 // records in PutRecords calls now
+	InFlightRequests int64 // PutRecords calls now
+	Requests         int64 // PutRecords calls made
+	Delivered        int64 // records written
+	DeliveredBytes   int64 // their data plus key bytes
+	Retried          int64 // records sent again after a failure
+	Throttled        int64 // record failures due to throttling, per record or per call
+	Failed           int64 // records reported as not delivered
+	ErrorsDropped    int64 // errors Error's full channel could not take
+}
+
+type counters struct {
+	inFlightRecords, inFlightRequests, requests           atomic.Int64
+	delivered, deliveredBytes, retried, throttled, failed atomic.Int64
+	errorsDropped                                         atomic.Int64
+}
+
+// Stats returns a snapshot of the stream's counters.
+func (s *Stream[T]) Stats() Stats {
+	records, bytes := s.ledger.usage()
+	c := &s.stats
+	return Stats{
+		BufferedRecords:  records,
+		BufferedBytes:    bytes,
+		InFlightRecords:  c.inFlightRecords.Load(),
+		InFlightRequests: c.inFlightRequests.Load(),
+		Requests:         c.requests.Load(),
+		Delivered:        c.delivered.Load(),
+		DeliveredBytes:   c.deliveredBytes.Load(),
+		Retried:          c.retried.Load(),
+		Throttled:        c.throttled.Load(),
+		Failed:           c.failed.Load(),
+		ErrorsDropped:    c.errorsDropped.Load(),
+	}
+}
+
+// put is the one way in: encode, partition, check, then admit.
+func (s *Stream[T]) put(ctx context.Context, v T, fn func(Result[T]), wait bool) error {
+	r, err := s.prepare(v)
+	if err != nil {
+		return err
+	}
+	r.fn = fn
+	if err := s.admit(ctx, r, wait); err != nil {
+		s.free(r)
+		return err
+	}
+	return nil
+}
+
+// prepare encodes and partitions v into a pooled record and checks it
+// against the service's limits. A panic of the codec or the partitioner
+// fails this record alone.
+func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
+	r = s.newRecord()
+	stage := ErrEncode
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: panic: %v", stage, p)
+		}
+		if err != nil {
+			s.free(r)
+			r = nil
+		}
+	}()
+	data, err := s.codec.Encode(r.data[:0], v)
+	if err != nil {
+		return r, fmt.Errorf("%w: %w", ErrEncode, err)
+	}
+	r.data = data
+	stage = ErrInvalidPartitionKey
+	key := s.partitioner(v)
+	if err := checkKey(key); err != nil {
+		return r, err
+	}
+	if s.hashKey != nil {
+		stage = ErrInvalidHashKey
+		hk := s.hashKey(v)
+		if hk != "" && !validHashKey(hk) {
+			return r, fmt.Errorf("%w: %q is not a decimal number from 0 to 2^128-1", ErrInvalidHashKey, hk)
+		}
+		r.hashKey = hk
+	}
+	r.size = len(data) + len(key)
+	if r.size > s.set.maxRecordSize {
+		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
+			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
+	}
+	r.value = v
+	r.key = key
+	return r, nil
+}
+
+// admit takes space in the ledger and hands r to the loop, waiting for space
+// when wait is set.
+func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
+	l := s.ledger
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return ErrClosed
+		}
+		if l.fits(r.size) {
+			r.epoch = l.take(r.size)
+			if s.set.recordTTL > 0 {
+				r.born = time.Now()
+			}
+			// Never blocks: the channel holds as many records as the
+			// ledger admits, and it is closed under this same lock.
+			s.in <- r
+			l.mu.Unlock()
+			return nil
+		}
+		if !wait {
+			l.mu.Unlock()
+			return ErrBufferFull
+		}
+		space := l.waitSpace()
+		l.mu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidPartitionKey)
+	}
+	if !utf8.ValidString(key) {
+		return fmt.Errorf("%w: %q is not valid UTF-8", ErrInvalidPartitionKey, key)
+	}
+	if len(key) > MaxPartitionKeyLength {
+		if n := utf8.RuneCountInString(key); n > MaxPartitionKeyLength {
+			return fmt.Errorf("%w: %d code points, more than %d", ErrInvalidPartitionKey, n, MaxPartitionKeyLength)
+		}
+	}
+	return nil
+}
+
+// maxHashKey is 2^128-1 in decimal.
+const maxHashKey = "340282366920938463463374607431768211455"
+
+func validHashKey(k string) bool {
+	if k == "" || len(k) > len(maxHashKey) || (len(k) > 1 && k[0] == '0') {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '0' || k[i] > '9' {
+			return false
+		}
+	}
+	return len(k) < len(maxHashKey) || k <= maxHashKey
+}

@@ -56,7 +56,7 @@ func checkSame(t *testing.T, got []UserRecord, want []in) {
 }
 
 func TestDeaggregateRoundTrip(t *testing.T) {
-	max := hashkey.Max.String()
+	max := hashkey.Max().String()
 	tests := []struct {
 		name string
 		recs []in
@@ -445,7 +445,7 @@ func TestInRange(t *testing.T) {
 	rng := func(lo, hi hashkey.Uint128) types.HashKeyRange {
 		return types.HashKeyRange{StartingHashKey: aws.String(lo.String()), EndingHashKey: aws.String(hi.String())}
 	}
-	whole := rng(hashkey.Uint128{}, hashkey.Max)
+	whole := rng(hashkey.Uint128{}, hashkey.Max())
 	recs := func(list ...in) []UserRecord {
 		out, _, err := DeaggregateData(build(t, list...))
 		if err != nil {
@@ -461,7 +461,7 @@ func TestInRange(t *testing.T) {
 		err     error
 	}{
 		{"everything is inside the whole key space", recs(in{"k1", "", nil}, in{"k2", "5", nil}), whole, true, nil},
-		{"a range that starts at the key's hash", recs(in{"k1", "", nil}), rng(k1, hashkey.Max), true, nil},
+		{"a range that starts at the key's hash", recs(in{"k1", "", nil}), rng(k1, hashkey.Max()), true, nil},
 		{"a range that ends at the key's hash", recs(in{"k1", "", nil}), rng(hashkey.Uint128{}, k1), true, nil},
 		{"a range that ends just below the key's hash", recs(in{"k1", "", nil}), rng(hashkey.Uint128{}, prev), false, nil},
 		{"the explicit hash key decides, not the partition key", recs(in{"k1", "7", nil}), rng(hashkey.Uint128{Lo: 7}, hashkey.Uint128{Lo: 7}), true, nil},

@@ -66,7 +66,7 @@ func manyKeys(n int) []rec {
 }
 
 func TestBuildMatchesProtobufGo(t *testing.T) {
-	ehk := hashkey.Max.String()
+	ehk := hashkey.Max().String()
 	tests := []struct {
 		name string
 		recs []rec

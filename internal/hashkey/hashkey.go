@@ -23,8 +23,8 @@ type Uint128 struct {
 	Hi, Lo uint64
 }
 
-// Max is the largest hash key, 2^128-1: the end of the last shard's range.
-var Max = Uint128{Hi: math.MaxUint64, Lo: math.MaxUint64}
+// Max returns the largest hash key, 2^128-1: the end of the last shard's range.
+func Max() Uint128 { return Uint128{Hi: math.MaxUint64, Lo: math.MaxUint64} }
 
 // MaxDecimalLen is the length of the longest decimal hash key, the 39 digits
 // of 2^128-1.
@@ -192,7 +192,7 @@ func (u Uint128) Less(v Uint128) bool {
 	return u.Hi < v.Hi || (u.Hi == v.Hi && u.Lo < v.Lo)
 }
 
-// Next returns u+1. The boolean is false when u is Max, whose successor does
+// Next returns u+1. The boolean is false when u is Max(), whose successor does
 // not exist; the returned value is then 0.
 func (u Uint128) Next() (Uint128, bool) {
 	lo, carry := bits.Add64(u.Lo, 1, 0)

@@ -63,7 +63,7 @@ func TestParse(t *testing.T) {
 		{"one", "1", Uint128{Lo: 1}, nil},
 		{"2^64-1", "18446744073709551615", Uint128{Lo: ^uint64(0)}, nil},
 		{"2^64", "18446744073709551616", Uint128{Hi: 1}, nil},
-		{"2^128-1", "340282366920938463463374607431768211455", Max, nil},
+		{"2^128-1", "340282366920938463463374607431768211455", Max(), nil},
 		{"2^128 is out of range", "340282366920938463463374607431768211456", Uint128{}, ErrRange},
 		{"a 39-digit number above 2^128", "999999999999999999999999999999999999999", Uint128{}, ErrRange},
 		{"40 digits", "1000000000000000000000000000000000000000", Uint128{}, ErrRange},
@@ -93,7 +93,7 @@ func TestParse(t *testing.T) {
 
 func TestFormatAndParseRoundTripAgainstBig(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	values := []Uint128{{}, {Lo: 1}, {Lo: 9}, {Lo: 10}, {Lo: pow19 - 1}, {Lo: pow19}, {Hi: 1}, Max,
+	values := []Uint128{{}, {Lo: 1}, {Lo: 9}, {Lo: 10}, {Lo: pow19 - 1}, {Lo: pow19}, {Hi: 1}, Max(),
 		{Hi: 0x5, Lo: 0x6BC75E2D63100000},                // 10^20
 		{Hi: 0x4B3B4CA85A86C47A, Lo: 0x098A224000000000}, // 10^38
 		{Hi: 0x4B3B4CA85A86C47A, Lo: 0x098A223FFFFFFFFF}, // 10^38-1
@@ -136,8 +136,8 @@ func TestCmpLessNext(t *testing.T) {
 	if n, ok := (Uint128{Lo: ^uint64(0)}).Next(); !ok || n != (Uint128{Hi: 1}) {
 		t.Fatalf("Next carries wrongly: %+v %v", n, ok)
 	}
-	if n, ok := Max.Next(); ok || n != (Uint128{}) {
-		t.Fatalf("Max.Next() = %+v, %v; want 0, false", n, ok)
+	if n, ok := Max().Next(); ok || n != (Uint128{}) {
+		t.Fatalf("Max().Next() = %+v, %v; want 0, false", n, ok)
 	}
 }
 
@@ -167,7 +167,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.ReportAllocs()
 	buf := make([]byte, 0, 64)
 	for b.Loop() {
-		buf = Max.Append(buf[:0])
+		buf = Max().Append(buf[:0])
 	}
 }
 

@@ -166,15 +166,15 @@ func (s *Snapshot) check() error {
 		prev, cur := s.shards[i-1], s.shards[i]
 		next, _ := prev.End.Next()
 		switch {
-		case prev.End == hashkey.Max || cur.Start.Less(next):
+		case prev.End == hashkey.Max() || cur.Start.Less(next):
 			return fmt.Errorf("%w: %s and %s overlap", ErrInconsistent, prev.ID, cur.ID)
 		case next.Less(cur.Start):
 			return fmt.Errorf("%w: no shard owns %s..%s", ErrInconsistent, next, minus1(cur.Start))
 		}
 	}
-	if last := s.shards[len(s.shards)-1]; last.End != hashkey.Max {
+	if last := s.shards[len(s.shards)-1]; last.End != hashkey.Max() {
 		next, _ := last.End.Next()
-		return fmt.Errorf("%w: no shard owns %s..%s", ErrInconsistent, next, hashkey.Max)
+		return fmt.Errorf("%w: no shard owns %s..%s", ErrInconsistent, next, hashkey.Max())
 	}
 	return nil
 }

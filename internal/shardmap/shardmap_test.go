@@ -107,7 +107,7 @@ func TestLookupMatchesLinearScan(t *testing.T) {
 }
 
 func TestSnapshotBasics(t *testing.T) {
-	s := mustBuild(t, append(even(2), closed(shard("shardId-old", hashkey.Uint128{}, hashkey.Max))))
+	s := mustBuild(t, append(even(2), closed(shard("shardId-old", hashkey.Uint128{}, hashkey.Max()))))
 	if s.Len() != 2 {
 		t.Fatalf("a closed shard was kept: %d shards", s.Len())
 	}
@@ -115,10 +115,10 @@ func TestSnapshotBasics(t *testing.T) {
 		t.Fatal("ByID finds a closed shard")
 	}
 	sh, ok := s.ByID("shardId-000000000001")
-	if !ok || sh.Index != 1 || sh.End != hashkey.Max {
+	if !ok || sh.Index != 1 || sh.End != hashkey.Max() {
 		t.Fatalf("ByID = %+v %v", sh, ok)
 	}
-	if got, ok := s.Lookup(hashkey.Max); !ok || got.ID != "shardId-000000000001" {
+	if got, ok := s.Lookup(hashkey.Max()); !ok || got.ID != "shardId-000000000001" {
 		t.Fatalf("Lookup(Max) = %+v %v", got, ok)
 	}
 	if got, ok := s.Lookup(hashkey.Uint128{}); !ok || got.ID != "shardId-000000000000" {
@@ -127,7 +127,7 @@ func TestSnapshotBasics(t *testing.T) {
 }
 
 func TestBuildRejectsMalformedShards(t *testing.T) {
-	good := shard("s", hashkey.Uint128{}, hashkey.Max)
+	good := shard("s", hashkey.Uint128{}, hashkey.Max())
 	noRange := good
 	noRange.HashKeyRange = nil
 	tests := []struct {
@@ -154,11 +154,11 @@ func TestBuildRejectsMalformedShards(t *testing.T) {
 func TestReshardListings(t *testing.T) {
 	half := u("170141183460469231731687303715884105727") // 2^127-1
 	quarter := u("85070591730234615865843651857942052863")
-	p := shard("shardId-000000000000", hashkey.Uint128{}, hashkey.Max)
+	p := shard("shardId-000000000000", hashkey.Uint128{}, hashkey.Max())
 	c1 := shard("shardId-000000000001", hashkey.Uint128{}, half)
-	c2 := shard("shardId-000000000002", next(half), hashkey.Max)
+	c2 := shard("shardId-000000000002", next(half), hashkey.Max())
 	q := shard("shardId-000000000003", hashkey.Uint128{}, quarter)
-	twin := shard("shardId-000000000009", next(half), hashkey.Max) // same range as c2
+	twin := shard("shardId-000000000009", next(half), hashkey.Max()) // same range as c2
 
 	type probe struct {
 		h  hashkey.Uint128
@@ -171,9 +171,9 @@ func TestReshardListings(t *testing.T) {
 		probes     []probe
 	}{
 		{"a split, parent still listed: the children win", []types.Shard{p, c1, c2}, false,
-			[]probe{{hashkey.Uint128{}, "shardId-000000000001"}, {half, "shardId-000000000001"}, {next(half), "shardId-000000000002"}, {hashkey.Max, "shardId-000000000002"}}},
+			[]probe{{hashkey.Uint128{}, "shardId-000000000001"}, {half, "shardId-000000000001"}, {next(half), "shardId-000000000002"}, {hashkey.Max(), "shardId-000000000002"}}},
 		{"a split with one child listed: the parent keeps the rest", []types.Shard{p, c1}, false,
-			[]probe{{half, "shardId-000000000001"}, {next(half), "shardId-000000000000"}, {hashkey.Max, "shardId-000000000000"}}},
+			[]probe{{half, "shardId-000000000001"}, {next(half), "shardId-000000000000"}, {hashkey.Max(), "shardId-000000000000"}}},
 		{"a merge, parents still listed: the parents win", []types.Shard{c1, c2, closed(q), p}, false,
 			[]probe{{half, "shardId-000000000001"}, {next(half), "shardId-000000000002"}}},
 		{"nested three deep: the narrowest wins", []types.Shard{p, c1, q}, false,
@@ -181,12 +181,12 @@ func TestReshardListings(t *testing.T) {
 		{"equal ranges: the greatest ID wins", []types.Shard{c1, c2, twin}, false,
 			[]probe{{next(half), "shardId-000000000009"}, {half, "shardId-000000000001"}}},
 		{"a gap at the end", []types.Shard{c1}, false,
-			[]probe{{half, "shardId-000000000001"}, {next(half), ""}, {hashkey.Max, ""}}},
+			[]probe{{half, "shardId-000000000001"}, {next(half), ""}, {hashkey.Max(), ""}}},
 		{"a gap at the start", []types.Shard{c2}, false,
 			[]probe{{hashkey.Uint128{}, ""}, {half, ""}, {next(half), "shardId-000000000002"}}},
 		{"a gap in the middle", []types.Shard{q, c2}, false,
 			[]probe{{quarter, "shardId-000000000003"}, {next(quarter), ""}, {half, ""}, {next(half), "shardId-000000000002"}}},
-		{"no shard", nil, false, []probe{{hashkey.Uint128{}, ""}, {hashkey.Max, ""}}},
+		{"no shard", nil, false, []probe{{hashkey.Uint128{}, ""}, {hashkey.Max(), ""}}},
 		{"a clean split", []types.Shard{closed(p), c1, c2}, true,
 			[]probe{{half, "shardId-000000000001"}, {next(half), "shardId-000000000002"}}},
 	}

@@ -1,0 +1,159 @@
+package inskinesis_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pkg/inskinesis"
+	"github.com/go-pkg/inskinesis/kinesistest"
+)
+
+type tortureRecord struct {
+	ID      int    `json:"id"`
+	Payload string `json:"p"`
+}
+
+// TestTorture puts 100,000 records through injected faults (20 % per-record
+// failures, 5 % whole-request errors, dropped connections before and after
+// the write, latency, per-shard throttling) with MaxGroup 8, and accounts
+// for every record: delivered, or reported with its value; written twice
+// only where an attempt's outcome was unknown.
+func TestTorture(t *testing.T) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	srv := kinesistest.Start(t,
+		kinesistest.WithShardLimits(kinesistest.ShardLimits{RecordsPerSecond: 4000, BytesPerSecond: 4 << 20}),
+		kinesistest.WithFaults(kinesistest.Faults{
+			Seed:               42,
+			RecordFailureRate:  0.20,
+			RequestErrorRate:   0.05,
+			Latency:            time.Millisecond,
+			DropConnectionRate: 0.01,
+			DropAfterWriteRate: 0.01,
+		}))
+	require.NoError(t, srv.CreateStream("torture", 4))
+
+	s, err := inskinesis.NewKinesis(inskinesis.Config[tortureRecord]{
+		StreamName:         "torture",
+		Client:             srv.Client(),
+		MaxGroup:           8,
+		MaxStreamBatchSize: 500,
+		MaxBatchSize:       4000,
+		RetryCount:         8,
+		RetryInterval:      5 * time.Millisecond,
+		MaxRetryInterval:   50 * time.Millisecond,
+		RequestTimeout:     5 * time.Second,
+	})
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	results := make(map[int]inskinesis.Result[tortureRecord], n)
+	onResult := func(r inskinesis.Result[tortureRecord]) {
+		mu.Lock()
+		defer mu.Unlock()
+		_, seen := results[r.Record.ID]
+		assert.False(t, seen, "record %d has one outcome", r.Record.ID)
+		results[r.Record.ID] = r
+	}
+	var wg sync.WaitGroup
+	const producers = 8
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := p; id < n; id += producers {
+				assert.NoError(t, s.PutAsync(context.Background(), tortureRecord{ID: id, Payload: "payload"}, onResult))
+			}
+		}()
+	}
+	wg.Wait()
+	s.FlushAndStopStreaming()
+
+	stored, err := srv.Records("torture")
+	require.NoError(t, err)
+	copies := make(map[int]int, n)
+	for _, r := range stored {
+		var rec tortureRecord
+		require.NoError(t, json.Unmarshal(r.Data, &rec))
+		copies[rec.ID]++
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, results, n, "every record has an outcome")
+	delivered, failed, dups, flagged := 0, 0, 0, 0
+	for id := 0; id < n; id++ {
+		r := results[id]
+		c := copies[id]
+		if r.Err == nil {
+			delivered++
+			assert.GreaterOrEqual(t, c, 1, "delivered record %d is stored", id)
+			assert.NotEmpty(t, r.SequenceNumber)
+			if c > 1 {
+				assert.True(t, r.MaybeDuplicate, "record %d stored %d times without an unknown outcome", id, c)
+			}
+		} else {
+			failed++
+			var pe *inskinesis.PutError[tortureRecord]
+			require.ErrorAs(t, r.Err, &pe)
+			assert.Contains(t, pe.Records, r.Record, "the report holds the record's value")
+			if c > 0 {
+				assert.True(t, pe.MaybeWritten, "failed record %d is stored although no outcome was unknown", id)
+			}
+		}
+		if r.MaybeDuplicate {
+			flagged++
+		}
+		if c > 1 {
+			dups += c - 1
+		}
+	}
+	st := s.Stats()
+	ss := srv.Stats()
+	assert.Equal(t, int64(delivered), st.Delivered)
+	assert.Equal(t, int64(failed), st.Failed)
+	assert.LessOrEqual(t, int64(dups), ss.RecordsWrittenThenDropped, "duplicates come only from writes whose answer was lost")
+	assert.Positive(t, ss.RecordsThrottled, "the shard limits throttled")
+	assert.Positive(t, ss.DroppedAfterWrite)
+	assert.Positive(t, st.Retried)
+	t.Logf("%d records: %d delivered, %d reported; %d duplicates stored (%d records flagged MaybeDuplicate); "+
+		"server: %d requests, %d throttled, %d internal failures, %d request errors, %d dropped before / %d after write; stream: %d retries",
+		n, delivered, failed, dups, flagged, ss.WriteRequests, ss.RecordsThrottled, ss.RecordsInternalFailure,
+		ss.InjectedRequestErrors, ss.DroppedBeforeWrite, ss.DroppedAfterWrite, st.Retried)
+}
+
+// TestMissingStreamWithRealClient shows a missing stream fails fast, with
+// the records, through the real SDK client.
+func TestMissingStreamWithRealClient(t *testing.T) {
+	srv := kinesistest.Start(t)
+	s, err := inskinesis.NewKinesis(inskinesis.Config[tortureRecord]{StreamName: "nope", Client: srv.Client()})
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		require.NoError(t, s.Put(tortureRecord{ID: i}))
+	}
+	s.FlushAndStopStreaming()
+	var got []int
+	for len(s.Error()) > 0 {
+		err := <-s.Error()
+		var pe *inskinesis.PutError[tortureRecord]
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, "ResourceNotFoundException", pe.Code)
+		assert.Equal(t, 1, pe.Attempts)
+		for _, r := range pe.Records {
+			got = append(got, r.ID)
+		}
+	}
+	assert.ElementsMatch(t, []int{0, 1, 2, 3, 4}, got)
+	assert.Equal(t, int64(1), s.Stats().Requests)
+	assert.False(t, errors.Is(fmt.Errorf("x"), inskinesis.ErrClosed))
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/go-pkg/inskinesis/internal/aggregate"
 )
 
 // Limits of the Kinesis Data Streams API that the stream enforces before it
@@ -38,6 +40,8 @@ const (
 	DefaultFlushInterval          = 100 * time.Millisecond
 	DefaultRequestTimeout         = 30 * time.Second
 	DefaultErrorBufferSize        = 1024
+	DefaultAggregationMaxBytes    = aggregate.DefaultMaxBytes
+	DefaultAggregationMaxCount    = aggregate.DefaultMaxCount
 )
 
 // Config configures a Stream. The zero value of every optional field selects
@@ -145,6 +149,36 @@ type Config[T any] struct {
 	// still reported to their callbacks. Default 1024.
 	ErrorBufferSize int
 
+	// AggregateRecords, when true, packs many records bound for the same
+	// shard into one Kinesis record in the aggregation format of the Kinesis
+	// Producer Library, which the Kinesis Client Library, Lambda and package
+	// aggregation unpack. A shard takes 1000 records/s: with small records,
+	// aggregation lets it carry up to its 1 MB/s instead. Consumers that do
+	// not deaggregate see the packed records as opaque data, so leave it off
+	// unless every consumer deaggregates. The stream predicts each record's
+	// shard from a shard map it reads with ListShards (Client must then also
+	// implement ListShardsAPI) and refreshes it when the stream reshards.
+	// Each record keeps its own partition key and explicit hash key inside
+	// the aggregate; a lone record is sent as it is. Default false.
+	AggregateRecords bool
+
+	// AggregationMaxBytes bounds one aggregated Kinesis record, data plus
+	// its partition key, as Kinesis counts it. Default 51200 (the KPL's
+	// AggregationMaxSize); at most MaxRecordSize.
+	AggregationMaxBytes int
+
+	// AggregationMaxCount bounds the records packed into one aggregate.
+	// Default 1000.
+	AggregationMaxCount int
+
+	// ShardRateLimit, when positive, makes the stream hold back the records
+	// of a shard that would exceed this percentage of the shard's write
+	// limits (1000 records/s and 1 MiB/s), as the KPL's RateLimit does, so
+	// that a hot shard is slowed down locally instead of throttled by
+	// Kinesis. Like aggregation, it needs the shard map (ListShardsAPI).
+	// The KPL uses 150. Default 0: no local limit.
+	ShardRateLimit int
+
 	// Client sends the requests. Default: a *kinesis.Client built from the
 	// default AWS configuration chain for Region. The stream turns the
 	// client's own retries off for PutRecords, since it retries itself.
@@ -170,6 +204,10 @@ type settings struct {
 	maxRecordSize    int
 	orderByKey       bool
 	errorBuffer      int
+	aggregate        bool
+	aggMaxBytes      int
+	aggMaxCount      int
+	rateLimit        int
 }
 
 func (c *Config[T]) resolve() (settings, error) {
@@ -189,6 +227,10 @@ func (c *Config[T]) resolve() (settings, error) {
 		maxRecordSize:    orDefault(c.MaxRecordSize, DefaultMaxRecordSize),
 		orderByKey:       c.OrderByKey,
 		errorBuffer:      orDefault(c.ErrorBufferSize, DefaultErrorBufferSize),
+		aggregate:        c.AggregateRecords,
+		aggMaxBytes:      orDefault(c.AggregationMaxBytes, DefaultAggregationMaxBytes),
+		aggMaxCount:      orDefault(c.AggregationMaxCount, DefaultAggregationMaxCount),
+		rateLimit:        c.ShardRateLimit,
 	}
 	if s.retryCount < 0 {
 		s.retryCount = 0
@@ -224,6 +266,21 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("MaxRecordSize", fmt.Sprintf("%d is outside 1..%d", c.MaxRecordSize, MaxRecordSizeLimit))
 	case s.errorBuffer < 0:
 		return s, configErr("ErrorBufferSize", "is negative")
+	case s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize:
+		return s, configErr("AggregationMaxBytes", fmt.Sprintf("%d is outside %d..MaxRecordSize (%d)", c.AggregationMaxBytes, aggregate.Overhead+1, s.maxRecordSize))
+	case s.aggMaxCount < 1:
+		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is not positive", c.AggregationMaxCount))
+	case s.rateLimit < 0:
+		return s, configErr("ShardRateLimit", "is negative")
+	}
+	if (s.aggregate || s.rateLimit > 0) && c.Client != nil {
+		if _, ok := c.Client.(ListShardsAPI); !ok {
+			field := "AggregateRecords"
+			if !s.aggregate {
+				field = "ShardRateLimit"
+			}
+			return s, configErr(field, "needs a Client that implements ListShardsAPI, to read the shard map")
+		}
 	}
 	if s.maxRetryInterval < s.retryInterval {
 		s.maxRetryInterval = s.retryInterval

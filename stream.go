@@ -35,6 +35,15 @@ type PutRecordsAPI interface {
 
 var _ PutRecordsAPI = (*kinesis.Client)(nil)
 
+// ListShardsAPI is the part of the Kinesis API that aggregation and the
+// shard rate limit need to read a stream's shard map. *kinesis.Client
+// satisfies it.
+type ListShardsAPI interface {
+	ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
+}
+
+var _ ListShardsAPI = (*kinesis.Client)(nil)
+
 // StreamInterface is the stream's core method set, for callers that want to
 // swap the stream for a fake in their own tests. *Stream[T] satisfies it.
 type StreamInterface[T any] interface {

@@ -228,7 +228,7 @@ func (c *Config[T]) resolve() (settings, error) {
 		orderByKey:       c.OrderByKey,
 		errorBuffer:      orDefault(c.ErrorBufferSize, DefaultErrorBufferSize),
 		aggregate:        c.AggregateRecords,
-		aggMaxBytes:      orDefault(c.AggregationMaxBytes, DefaultAggregationMaxBytes),
+		aggMaxBytes:      c.AggregationMaxBytes,
 		aggMaxCount:      orDefault(c.AggregationMaxCount, DefaultAggregationMaxCount),
 		rateLimit:        c.ShardRateLimit,
 	}
@@ -266,7 +266,9 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("MaxRecordSize", fmt.Sprintf("%d is outside 1..%d", c.MaxRecordSize, MaxRecordSizeLimit))
 	case s.errorBuffer < 0:
 		return s, configErr("ErrorBufferSize", "is negative")
-	case s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize:
+	case s.aggregate && s.aggMaxBytes == 0:
+		s.aggMaxBytes = min(DefaultAggregationMaxBytes, s.maxRecordSize)
+	case s.aggregate && (s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize):
 		return s, configErr("AggregationMaxBytes", fmt.Sprintf("%d is outside %d..MaxRecordSize (%d)", c.AggregationMaxBytes, aggregate.Overhead+1, s.maxRecordSize))
 	case s.aggMaxCount < 1:
 		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is not positive", c.AggregationMaxCount))

@@ -27,6 +27,10 @@ type loop[T any] struct {
 	spareReqs  []*request[T]
 	backoff    retry.Backoff
 
+	// With AggregateRecords or ShardRateLimit: the shard stage.
+	stage    *stage[T]
+	stageDue time.Time // when the next builder of the stage falls due
+
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
 	parked map[string][]*record[T]
@@ -93,6 +97,10 @@ func (l *loop[T]) run() {
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
 	s := l.s
+	var snapc chan snapResult
+	if l.stage != nil {
+		snapc = l.stage.snapc
+	}
 	for {
 		in := s.in
 		if !l.inOpen {
@@ -122,11 +130,14 @@ func (l *loop[T]) run() {
 		case <-l.abortc:
 			l.now = time.Now()
 			l.checkAbort()
+		case res := <-snapc:
+			l.now = time.Now()
+			l.newSnapshot(res)
 		}
 		l.promoteRetries()
 		l.dispatch()
 		l.settle()
-		if !l.inOpen && l.held == 0 {
+		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing) {
 			return
 		}
 		l.arm()
@@ -178,8 +189,33 @@ func (l *loop[T]) accept(r *record[T]) {
 		}
 		l.parked[r.key] = nil
 	}
-	l.queue.PushBack(r)
+	l.enqueue(r)
+}
+
+// enqueue passes a record on towards a request: through the shard stage,
+// or straight to the back of the queue.
+func (l *loop[T]) enqueue(r *record[T]) {
+	if l.stage != nil {
+		l.stageRecord(r)
+		return
+	}
+	l.push(r, false)
+}
+
+// push adds an entry to the queue, at the front or the back.
+func (l *loop[T]) push(r *record[T], front bool) {
+	if front {
+		l.queue.PushFront(r)
+	} else {
+		l.queue.PushBack(r)
+	}
 	l.queueBytes += r.size
+}
+
+// full reports whether the stream holds as much as Put may give it, so
+// that waiting for batches to fill would only delay Put.
+func (l *loop[T]) full() bool {
+	return l.held >= l.set.bufferRecords || l.heldBytes >= int64(l.set.bufferBytes)
 }
 
 // ready reports whether the front of the queue should go now rather than
@@ -187,13 +223,15 @@ func (l *loop[T]) accept(r *record[T]) {
 func (l *loop[T]) ready() bool {
 	return l.queue.Len() >= l.set.batchRecords ||
 		l.queueBytes >= l.set.batchBytes ||
-		l.force || !l.inOpen ||
-		l.held >= l.set.bufferRecords || l.heldBytes >= int64(l.set.bufferBytes) ||
+		l.force || !l.inOpen || l.full() ||
 		!l.now.Before(l.queue.Front().queued.Add(l.set.flushInterval))
 }
 
 // dispatch starts calls while there is room for them and records ready.
 func (l *loop[T]) dispatch() {
+	if l.stage != nil && !l.aborted {
+		l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
+	}
 	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
 		q := l.cut()
 		if len(q.recs) == 0 { // every record expired
@@ -203,10 +241,10 @@ func (l *loop[T]) dispatch() {
 		l.inflight++
 		l.s.stats.requests.Add(1)
 		l.s.stats.inFlightRequests.Add(1)
-		l.s.stats.inFlightRecords.Add(int64(len(q.recs)))
+		l.s.stats.inFlightRecords.Add(int64(q.weight))
 		go l.s.send(q)
 	}
-	if l.queue.Len() == 0 {
+	if l.queue.Len() == 0 && l.stageDue.IsZero() {
 		l.force = false
 	}
 }
@@ -221,6 +259,8 @@ func (l *loop[T]) cut() *request[T] {
 		q.input.StreamName = &l.set.streamName
 	}
 	acc := batch.NewAcc(batch.Limits{MaxRecords: l.set.batchRecords, MaxBytes: l.set.batchBytes})
+	var held []*record[T] // entries over their shard's rate
+	var wait time.Duration
 	for l.queue.Len() > 0 {
 		r := l.queue.Front()
 		if l.expired(r) {
@@ -229,13 +269,35 @@ func (l *loop[T]) cut() *request[T] {
 			l.fail(r, failExpired, "Expired", nil)
 			continue
 		}
+		if l.stage != nil {
+			if len(r.children) > 0 && !l.current(r) {
+				l.queue.PopFront()
+				l.queueBytes -= r.size
+				l.dissolve(r)
+				continue
+			}
+			if d := l.rateDelay(r); d > 0 {
+				l.queue.PopFront()
+				l.queueBytes -= r.size
+				held = append(held, r)
+				if wait == 0 || d < wait {
+					wait = d
+				}
+				continue
+			}
+		}
 		if !acc.Add(r.size) {
 			break
 		}
 		l.queue.PopFront()
 		l.queueBytes -= r.size
+		l.takeRate(r)
 		r.attempts++
 		q.add(r)
+		q.weight += r.weight()
+	}
+	if len(held) > 0 {
+		l.later(held, wait)
 	}
 	q.input.Records = q.entries
 	return q
@@ -251,7 +313,7 @@ func (l *loop[T]) handle(q *request[T]) {
 	l.inflight--
 	st := &l.s.stats
 	st.inFlightRequests.Add(-1)
-	st.inFlightRecords.Add(-int64(len(q.recs)))
+	st.inFlightRecords.Add(-int64(q.weight))
 	switch {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err)
@@ -272,14 +334,17 @@ func (l *loop[T]) handle(q *request[T]) {
 			r := q.recs[i]
 			if e.ErrorCode == nil {
 				r.shardID, r.seq = deref(e.ShardId), deref(e.SequenceNumber)
-				st.delivered.Add(1)
-				st.deliveredBytes.Add(int64(r.size))
-				l.done(r)
+				if l.stage != nil {
+					l.landed(r)
+				} else {
+					l.delivered(r)
+				}
 				continue
 			}
 			c := retry.Record(*e.ErrorCode)
 			if c.Throttled {
-				st.throttled.Add(1)
+				st.throttled.Add(int64(r.weight()))
+				l.throttledShard(r)
 			}
 			l.retryOrFail(r, c, &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)})
 		}
@@ -287,6 +352,20 @@ func (l *loop[T]) handle(q *request[T]) {
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 	l.scheduleRetries()
+}
+
+// delivered settles an entry Kinesis wrote.
+func (l *loop[T]) delivered(r *record[T]) {
+	st := &l.s.stats
+	st.delivered.Add(int64(r.weight()))
+	if len(r.children) == 0 {
+		st.deliveredBytes.Add(int64(r.size))
+	} else {
+		for _, c := range r.children {
+			st.deliveredBytes.Add(int64(c.size))
+		}
+	}
+	l.done(r)
 }
 
 func lenOut[T any](q *request[T]) int {
@@ -320,7 +399,7 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	default:
 		l.toRetry = append(l.toRetry, r)
 		l.throttle = l.throttle || c.Throttled
-		l.s.stats.retried.Add(1)
+		l.s.stats.retried.Add(int64(r.weight()))
 	}
 }
 
@@ -334,12 +413,17 @@ func (l *loop[T]) scheduleRetries() {
 	for _, r := range l.toRetry {
 		attempts = max(attempts, r.attempts)
 	}
-	g := retryGroup[T]{due: l.now.Add(l.backoff.Delay(attempts, l.throttle)), recs: slices.Clone(l.toRetry)}
-	i, _ := slices.BinarySearchFunc(l.retries, g.due, func(g retryGroup[T], t time.Time) int { return g.due.Compare(t) })
-	l.retries = slices.Insert(l.retries, i+countEqual(l.retries[i:], g.due), g)
+	l.later(slices.Clone(l.toRetry), l.backoff.Delay(attempts, l.throttle))
 	clear(l.toRetry)
 	l.toRetry = l.toRetry[:0]
 	l.throttle = false
+}
+
+// later puts entries back at the front of the queue after d.
+func (l *loop[T]) later(recs []*record[T], d time.Duration) {
+	g := retryGroup[T]{due: l.now.Add(d), recs: recs}
+	i, _ := slices.BinarySearchFunc(l.retries, g.due, func(g retryGroup[T], t time.Time) int { return g.due.Compare(t) })
+	l.retries = slices.Insert(l.retries, i+countEqual(l.retries[i:], g.due), g)
 }
 
 func countEqual[T any](gs []retryGroup[T], t time.Time) int {
@@ -362,8 +446,7 @@ func (l *loop[T]) promoteRetries() {
 		for j := len(recs) - 1; j >= 0; j-- {
 			r := recs[j]
 			r.queued = time.Time{}
-			l.queue.PushFront(r)
-			l.queueBytes += r.size
+			l.push(r, true)
 		}
 	}
 	if n > 0 {
@@ -374,6 +457,15 @@ func (l *loop[T]) promoteRetries() {
 
 // fail records that r will not be delivered.
 func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
+	if len(r.children) > 0 {
+		for _, c := range r.children {
+			c.attempts = max(c.attempts, r.attempts)
+			c.maybeWritten = c.maybeWritten || r.maybeWritten
+			l.fail(c, kind, code, cause)
+		}
+		l.s.free(r)
+		return
+	}
 	for i := range l.failures {
 		f := &l.failures[i]
 		if f.kind == kind && f.code == code {
@@ -386,6 +478,16 @@ func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
 
 // done records that r has its outcome: delivered, or failed (r.err set).
 func (l *loop[T]) done(r *record[T]) {
+	if len(r.children) > 0 {
+		for _, c := range r.children {
+			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
+			c.attempts = max(c.attempts, r.attempts)
+			c.maybeWritten = c.maybeWritten || r.maybeWritten
+			l.done(c)
+		}
+		l.s.free(r)
+		return
+	}
 	l.held--
 	l.heldBytes -= int64(r.size)
 	l.settled = append(l.settled, r)
@@ -401,12 +503,14 @@ func (l *loop[T]) done(r *record[T]) {
 	waiting[0] = nil
 	l.parked[r.key] = waiting[1:]
 	next.queued = time.Time{}
-	if l.aborted {
+	switch {
+	case l.aborted:
 		l.fail(next, failAborted, "Aborted", nil)
-		return
+	case l.stage != nil:
+		l.stageRecord(next)
+	default:
+		l.push(next, true)
 	}
-	l.queue.PushFront(next)
-	l.queueBytes += next.size
 }
 
 // settle reports the failures of this round, gives the space of every
@@ -513,6 +617,10 @@ func (l *loop[T]) abort() {
 		}
 	}
 	l.retries = nil
+	if l.stage != nil {
+		l.abortStage()
+		l.stageDue = time.Time{}
+	}
 }
 
 // arm sets the timer for the next moment the loop must act unprompted: a
@@ -524,6 +632,9 @@ func (l *loop[T]) arm() {
 	}
 	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
 		at = l.retries[0].due
+	}
+	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
+		at = l.stageDue
 	}
 	if at.Equal(l.timerAt) {
 		return

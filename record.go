@@ -8,6 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
 
 // record is one record on its way: its value, its encoding, and what is
@@ -28,6 +31,12 @@ type record[T any] struct {
 	shardID      string
 	seq          string
 	err          error
+
+	// With a shard stage (aggregation or a shard rate limit).
+	children []*record[T]       // an aggregate when not empty: the records packed in it
+	hash     hashkey.Uint128    // the hash key that routes the record
+	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
+	snap     *shardmap.Snapshot // the shard map of the prediction
 }
 
 // maxPooledData bounds the encoding buffer a pooled record keeps, so that a
@@ -46,7 +55,8 @@ func (s *Stream[T]) free(r *record[T]) {
 	if cap(data) > maxPooledData {
 		data = nil
 	}
-	*r = record[T]{data: data}
+	clear(r.children)
+	*r = record[T]{data: data, children: r.children[:0]}
 	s.pool.Put(r)
 }
 
@@ -65,6 +75,7 @@ func (r *record[T]) result() Result[T] {
 // loop.
 type request[T any] struct {
 	recs    []*record[T]
+	weight  int // user records in recs
 	entries []types.PutRecordsRequestEntry
 	input   kinesis.PutRecordsInput
 	out     *kinesis.PutRecordsOutput
@@ -85,6 +96,7 @@ func (q *request[T]) reset() {
 	clear(q.entries)
 	q.recs, q.entries = q.recs[:0], q.entries[:0]
 	q.out, q.err = nil, nil
+	q.weight = 0
 }
 
 // turnOffSDKRetries makes a call's SDK retryer try once: the stream retries

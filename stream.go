@@ -150,9 +150,16 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	if s.partitioner == nil {
 		s.partitioner = partition.UUID[T]()
 	}
+	var st *stage[T]
+	if set.aggregate || set.rateLimit > 0 {
+		if st, err = newStage[T](set, client); err != nil {
+			return nil, err
+		}
+	}
 	s.reqCtx, s.cancel = context.WithCancel(context.Background())
 	s.cbs = newCallbacks(s)
 	l := newLoop(s)
+	l.stage = st
 	go l.run()
 	go s.cbs.run()
 	return s, nil

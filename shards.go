@@ -1,0 +1,330 @@
+package inskinesis
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-pkg/inskinesis/internal/aggregate"
+	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/ratelimit"
+	"github.com/go-pkg/inskinesis/internal/retry"
+	"github.com/go-pkg/inskinesis/internal/shardmap"
+)
+
+// stage sits between Put and the queue when the stream needs to know each
+// record's shard: it predicts the shard from the shard map, packs records of
+// one shard into KPL aggregates (AggregateRecords), and holds back records
+// of a shard over its rate (ShardRateLimit). It belongs to the loop.
+type stage[T any] struct {
+	m          *shardmap.Map
+	snap       *shardmap.Snapshot
+	lim        *ratelimit.Limiter // nil without ShardRateLimit
+	agg        aggregate.Limits   // MaxBytes 0 without AggregateRecords
+	builders   map[string]*shardBuilder[T]
+	refreshing bool
+	snapc      chan snapResult
+	// Aggregates that landed on a shard the map does not know yet: the
+	// next map tells whether every record in them is inside that shard.
+	unverified []*record[T]
+}
+
+type shardBuilder[T any] struct {
+	b      *aggregate.Builder
+	shard  shardmap.Shard
+	recs   []*record[T]
+	oldest time.Time // the earliest queued time of recs
+	born   time.Time // the earliest birth of recs
+}
+
+type snapResult struct {
+	snap *shardmap.Snapshot
+	err  error
+}
+
+// newStage reads the shard map once, so that a missing stream or a client
+// without ListShards fails NewKinesis rather than every record.
+func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
+	lister, ok := client.(ListShardsAPI)
+	if !ok {
+		return nil, configErr("Client", "does not implement ListShardsAPI, which AggregateRecords and ShardRateLimit need")
+	}
+	m, err := shardmap.New(lister, shardmap.Stream{StreamName: set.streamName})
+	if err != nil {
+		return nil, fmt.Errorf("inskinesis: shard map: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), set.requestTimeout)
+	defer cancel()
+	snap, err := m.Refresh(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.streamName, err)
+	}
+	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1)}
+	if set.aggregate {
+		st.agg = aggregate.Limits{MaxBytes: set.aggMaxBytes, MaxCount: set.aggMaxCount}
+	}
+	if set.rateLimit > 0 {
+		st.lim, err = ratelimit.New(ratelimit.Config{Percent: set.rateLimit})
+		if err != nil {
+			return nil, configErr("ShardRateLimit", err.Error())
+		}
+	}
+	return st, nil
+}
+
+// weight is the number of user records an entry carries.
+func (r *record[T]) weight() int {
+	if len(r.children) > 0 {
+		return len(r.children)
+	}
+	return 1
+}
+
+// stageRecord predicts r's shard and passes it on: into its shard's
+// aggregate, or to the back of the queue.
+func (l *loop[T]) stageRecord(r *record[T]) {
+	st := l.stage
+	if r.snap != st.snap {
+		// Keys were checked by Put, so the hash key parses.
+		r.hash, _ = hashkey.ForRecord(r.key, r.hashKey)
+		r.snap = st.snap
+		sh, ok := st.snap.Lookup(r.hash)
+		if !ok { // a gap in the map, mid-reshard: send it as it is
+			r.shard = shardmap.Shard{}
+			l.push(r, false)
+			return
+		}
+		r.shard = sh
+	}
+	if st.agg.MaxBytes == 0 || aggregate.SoloSize(r.key, r.hashKey, len(r.data)) > st.agg.MaxBytes {
+		l.push(r, false)
+		return
+	}
+	sb := st.builders[r.shard.ID]
+	if sb == nil {
+		b, err := aggregate.New(st.agg)
+		if err != nil { // limits were validated by NewKinesis
+			l.push(r, false)
+			return
+		}
+		sb = &shardBuilder[T]{b: b}
+		st.builders[r.shard.ID] = sb
+	}
+	if len(sb.recs) > 0 && !sb.b.Fits(r.key, r.hashKey, len(r.data)) {
+		l.seal(sb)
+	}
+	if !sb.b.Add(r.key, r.hashKey, r.data) {
+		l.push(r, false)
+		return
+	}
+	if len(sb.recs) == 0 || r.queued.Before(sb.oldest) {
+		sb.oldest = r.queued
+	}
+	if len(sb.recs) == 0 || r.born.Before(sb.born) {
+		sb.born = r.born
+	}
+	sb.shard = r.shard
+	sb.recs = append(sb.recs, r)
+}
+
+// seal turns a builder's records into one entry at the back of the queue:
+// an aggregate, or the record itself when it is alone.
+func (l *loop[T]) seal(sb *shardBuilder[T]) {
+	if len(sb.recs) == 1 {
+		l.push(sb.recs[0], false)
+	} else {
+		c := l.s.newRecord()
+		c.data = sb.b.Build(c.data[:0])
+		c.key = aggregate.PartitionKey
+		c.hashKey = sb.b.ExplicitHashKey()
+		c.size = len(c.data) + len(c.key)
+		c.children = append(c.children[:0], sb.recs...)
+		c.queued, c.born = sb.oldest, sb.born
+		c.shard, c.snap = sb.shard, l.stage.snap
+		for _, r := range sb.recs {
+			c.attempts = max(c.attempts, r.attempts)
+			c.maybeWritten = c.maybeWritten || r.maybeWritten
+		}
+		l.push(c, false)
+	}
+	sb.b.Reset()
+	clear(sb.recs)
+	sb.recs = sb.recs[:0]
+}
+
+// sealDue seals the builders whose records should go now, and returns when
+// the next one falls due (zero if none).
+func (l *loop[T]) sealDue(now bool) time.Time {
+	var next time.Time
+	for _, sb := range l.stage.builders {
+		if len(sb.recs) == 0 {
+			continue
+		}
+		due := sb.oldest.Add(l.set.flushInterval)
+		if now || !l.now.Before(due) {
+			l.seal(sb)
+			continue
+		}
+		if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	return next
+}
+
+// dissolve takes an aggregate apart and stages its records again, against
+// the current shard map.
+func (l *loop[T]) dissolve(c *record[T]) {
+	kids := c.children
+	for _, r := range kids {
+		r.attempts = max(r.attempts, c.attempts)
+		r.maybeWritten = r.maybeWritten || c.maybeWritten
+		r.queued = time.Time{}
+		r.snap = nil
+		l.stageRecord(r)
+	}
+	l.s.free(c)
+}
+
+// current reports whether an entry's shard prediction still holds; it
+// refreshes the prediction of an entry whose shard did not change.
+func (l *loop[T]) current(r *record[T]) bool {
+	st := l.stage
+	if r.snap == st.snap || r.shard.ID == "" {
+		return true
+	}
+	sh, ok := st.snap.ByID(r.shard.ID)
+	if ok && sh.Start == r.shard.Start && sh.End == r.shard.End {
+		r.shard, r.snap = sh, st.snap
+		return true
+	}
+	return false
+}
+
+// landed settles an entry Kinesis wrote on shard r.shardID. An aggregate on
+// a shard other than predicted (the stream resharded) is only delivered if
+// every record in it hashes inside that shard: consumers drop the whole
+// aggregate otherwise, so its records are sent again.
+func (l *loop[T]) landed(r *record[T]) {
+	st := l.stage
+	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID {
+		l.delivered(r)
+		return
+	}
+	l.refresh()
+	if len(r.children) == 0 {
+		l.delivered(r)
+		return
+	}
+	if sh, ok := st.snap.ByID(r.shardID); ok {
+		l.verify(r, sh)
+		return
+	}
+	st.unverified = append(st.unverified, r)
+}
+
+// verify delivers aggregate r if every record in it is inside sh, and sends
+// them again otherwise.
+func (l *loop[T]) verify(r *record[T], sh shardmap.Shard) {
+	for _, c := range r.children {
+		if !sh.Contains(c.hash) {
+			r.snap = nil // dissolved when it next comes up
+			r.maybeWritten = true
+			l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
+				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
+			return
+		}
+	}
+	l.delivered(r)
+}
+
+// refresh reads the shard map again in the background, once at a time.
+func (l *loop[T]) refresh() {
+	st := l.stage
+	if st.refreshing {
+		return
+	}
+	st.refreshing = true
+	seen := st.snap
+	go func() {
+		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
+		defer cancel()
+		snap, err := st.m.RefreshIfCurrent(ctx, seen)
+		st.snapc <- snapResult{snap, err}
+	}()
+}
+
+// newSnapshot takes a refreshed shard map: records waiting in builders are
+// sorted again, and aggregates waiting for the map are settled.
+func (l *loop[T]) newSnapshot(res snapResult) {
+	st := l.stage
+	st.refreshing = false
+	if res.err == nil && res.snap != nil && res.snap != st.snap {
+		st.snap = res.snap
+		if st.lim != nil {
+			st.lim.Retain(func(id string) bool { _, ok := st.snap.ByID(id); return ok })
+		}
+		var waiting []*record[T]
+		for id, sb := range st.builders {
+			waiting = append(waiting, sb.recs...)
+			clear(sb.recs)
+			sb.recs = sb.recs[:0]
+			sb.b.Reset()
+			if _, ok := st.snap.ByID(id); !ok {
+				delete(st.builders, id)
+			}
+		}
+		for _, r := range waiting {
+			l.stageRecord(r)
+		}
+	}
+	unverified := st.unverified
+	st.unverified = nil
+	for _, r := range unverified {
+		sh, ok := st.snap.ByID(r.shardID)
+		if !ok { // the map still does not know the shard: resend to be safe
+			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
+		}
+		l.verify(r, sh)
+	}
+}
+
+// rateDelay says how long entry r must wait for its shard's rate, taking
+// its share of the rate when it need not wait.
+func (l *loop[T]) rateDelay(r *record[T]) time.Duration {
+	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" {
+		return 0
+	}
+	return l.stage.lim.Delay(r.shard.ID, 1, r.size)
+}
+
+func (l *loop[T]) takeRate(r *record[T]) {
+	if l.stage != nil && l.stage.lim != nil && r.shard.ID != "" {
+		l.stage.lim.Take(r.shard.ID, 1, r.size)
+	}
+}
+
+// throttledShard tells the rate limiter that Kinesis throttled r's shard.
+func (l *loop[T]) throttledShard(r *record[T]) {
+	if l.stage != nil && l.stage.lim != nil && r.shard.ID != "" {
+		l.stage.lim.Drain(r.shard.ID)
+	}
+}
+
+// abortStage fails the records waiting in builders or for the map.
+func (l *loop[T]) abortStage() {
+	st := l.stage
+	for _, sb := range st.builders {
+		for _, r := range sb.recs {
+			l.fail(r, failAborted, "Aborted", nil)
+		}
+		clear(sb.recs)
+		sb.recs = sb.recs[:0]
+		sb.b.Reset()
+	}
+	for _, r := range st.unverified {
+		r.maybeWritten = true
+		l.fail(r, failAborted, "Aborted", nil)
+	}
+	st.unverified = nil
+}

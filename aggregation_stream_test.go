@@ -825,18 +825,24 @@ func TestAggregationConfigErrors(t *testing.T) {
 		{"AggregationMaxBytes too small for the framing", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, AggregationMaxBytes: 20}, "AggregationMaxBytes"},
 		{"AggregationMaxCount negative", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, AggregationMaxCount: -1}, "AggregationMaxCount"},
 		{"ShardRateLimit negative", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, ShardRateLimit: -1}, "ShardRateLimit"},
+		{"ShardRateLimit negative with aggregation", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, ShardRateLimit: -1}, "ShardRateLimit"},
+		{"AggregationMaxCount negative with AggregationMaxBytes set", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, AggregationMaxBytes: 4096, AggregationMaxCount: -1}, "AggregationMaxCount"},
 		{"AggregationMaxBytes equal to MaxRecordSize is valid", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, MaxRecordSize: 2 << 20, AggregationMaxBytes: 2 << 20}, ""},
 		{"a client without ListShards is fine with neither", inskinesis.Config[aggEvent]{StreamName: "s", Client: aggPutOnly{full}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := inskinesis.NewKinesis(tc.cfg)
+			if s != nil {
+				t.Cleanup(func() { _ = s.Close(context.Background()) })
+			}
 			if tc.field == "" {
 				require.NoError(t, err)
 				require.NoError(t, s.Close(context.Background()))
 				return
 			}
-			require.Nil(t, s)
+			require.Error(t, err, "NewKinesis accepted a config with an invalid %s", tc.field)
+			require.True(t, s == nil, "NewKinesis returned a stream with its error")
 			require.ErrorIs(t, err, inskinesis.ErrInvalidConfig)
 			var ce *inskinesis.ConfigError
 			require.True(t, errors.As(err, &ce), "error %T %v is a *ConfigError", err, err)

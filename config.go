@@ -235,6 +235,9 @@ func (c *Config[T]) resolve() (settings, error) {
 	if s.retryCount < 0 {
 		s.retryCount = 0
 	}
+	if s.aggregate && s.aggMaxBytes == 0 {
+		s.aggMaxBytes = min(DefaultAggregationMaxBytes, s.maxRecordSize)
+	}
 	switch {
 	case c.StreamName == "":
 		return s, configErr("StreamName", "is required")
@@ -266,8 +269,6 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("MaxRecordSize", fmt.Sprintf("%d is outside 1..%d", c.MaxRecordSize, MaxRecordSizeLimit))
 	case s.errorBuffer < 0:
 		return s, configErr("ErrorBufferSize", "is negative")
-	case s.aggregate && s.aggMaxBytes == 0:
-		s.aggMaxBytes = min(DefaultAggregationMaxBytes, s.maxRecordSize)
 	case s.aggregate && (s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize):
 		return s, configErr("AggregationMaxBytes", fmt.Sprintf("%d is outside %d..MaxRecordSize (%d)", c.AggregationMaxBytes, aggregate.Overhead+1, s.maxRecordSize))
 	case s.aggMaxCount < 1:

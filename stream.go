@@ -205,7 +205,7 @@ func (s *Stream[T]) PutAsync(ctx context.Context, record T, fn func(Result[T])) 
 }
 
 // PutSync puts records and waits for their outcomes, returned in input
-// order. ctx bounds the wait for buffer space; records that could not be put
+// order. It sends them without waiting for batches to fill. ctx bounds the wait for buffer space; records that could not be put
 // carry that error in Err, with Attempts 0. Once put, a record's outcome
 // arrives within the retry and timeout settings.
 func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
@@ -222,6 +222,7 @@ func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
 			wg.Done()
 		}
 	}
+	s.nudge() // the caller waits: send without waiting for batches to fill
 	wg.Wait()
 	return results
 }
@@ -236,15 +237,21 @@ func (s *Stream[T]) Flush(ctx context.Context) error {
 	if done == nil {
 		return nil
 	}
-	select {
-	case s.flushc <- struct{}{}:
-	default: // a flush request is already pending
-	}
+	s.nudge()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// nudge asks the loop to send what it holds without waiting for batches to
+// fill.
+func (s *Stream[T]) nudge() {
+	select {
+	case s.flushc <- struct{}{}:
+	default: // a request is already pending
 	}
 }
 

@@ -159,7 +159,9 @@ type Config[T any] struct {
 	// shard from a shard map it reads with ListShards (Client must then also
 	// implement ListShardsAPI) and refreshes it when the stream reshards.
 	// Each record keeps its own partition key and explicit hash key inside
-	// the aggregate; a lone record is sent as it is. Default false.
+	// the aggregate; a lone record is sent as it is. Raise MaxBatchSize
+	// with it (to several thousand records): the stream seals its aggregates
+	// early whenever it holds MaxBatchSize records. Default false.
 	AggregateRecords bool
 
 	// AggregationMaxBytes bounds one aggregated Kinesis record, data plus

@@ -89,13 +89,13 @@ func TestConformance(t *testing.T) {
 		if ep == "" {
 			t.Skipf("%s is not set, so there is no kinesalite server to run the table against; see the top of conformance_test.go to start one", kinesaliteEnv)
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
+		hc, tr := newHTTPClient()
 		t.Cleanup(tr.CloseIdleConnections)
 		c := kinesis.New(kinesis.Options{
 			Region:       "us-east-1",
 			BaseEndpoint: aws.String(ep),
 			Credentials:  credentials.NewStaticCredentialsProvider("x", "y", ""),
-			HTTPClient:   &http.Client{Transport: tr},
+			HTTPClient:   hc,
 		}, noRetries)
 		runConformance(t, c, ep, true)
 	})
@@ -433,6 +433,8 @@ func conformanceCases() []confCase {
 				var rnf *types.ResourceNotFoundException
 				if !errors.As(err, &rnf) {
 					t.Errorf("errors.As(*types.ResourceNotFoundException) failed for %T: %v", err, err)
+				} else if !strings.Contains(rnf.ErrorMessage(), e.stream) {
+					t.Errorf("the message %q does not name the stream", rnf.ErrorMessage())
 				}
 				_, err = e.c.PutRecord(e.ctx, &kinesis.PutRecordInput{StreamName: &e.stream, PartitionKey: aws.String("k"), Data: []byte("x")})
 				wantCode(t, err, "ResourceNotFoundException")

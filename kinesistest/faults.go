@@ -81,24 +81,22 @@ type RequestError string
 
 // The whole-request errors that Faults can inject.
 const (
-	// ErrInternalFailure is HTTP 500 with code InternalFailure.
-	ErrInternalFailure RequestError = "InternalFailure"
-	// ErrServiceUnavailable is HTTP 503 with code ServiceUnavailable.
-	ErrServiceUnavailable RequestError = "ServiceUnavailable"
-	// ErrProvisionedThroughputExceeded is HTTP 400 with code
+	// RequestInternalFailure is HTTP 500 with code InternalFailure.
+	RequestInternalFailure RequestError = "InternalFailure"
+	// RequestServiceUnavailable is HTTP 503 with code ServiceUnavailable.
+	RequestServiceUnavailable RequestError = "ServiceUnavailable"
+	// RequestThroughputExceeded is HTTP 400 with code
 	// ProvisionedThroughputExceededException.
-	ErrProvisionedThroughputExceeded RequestError = "ProvisionedThroughputExceededException"
-	// ErrLimitExceeded is HTTP 400 with code LimitExceededException.
-	ErrLimitExceeded RequestError = "LimitExceededException"
+	RequestThroughputExceeded RequestError = "ProvisionedThroughputExceededException"
+	// RequestLimitExceeded is HTTP 400 with code LimitExceededException.
+	RequestLimitExceeded RequestError = "LimitExceededException"
 )
-
-var allRequestErrors = []RequestError{ErrInternalFailure, ErrServiceUnavailable, ErrProvisionedThroughputExceeded, ErrLimitExceeded}
 
 func (e RequestError) status() int {
 	switch e {
-	case ErrInternalFailure:
+	case RequestInternalFailure:
 		return http.StatusInternalServerError
-	case ErrServiceUnavailable:
+	case RequestServiceUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
@@ -123,7 +121,7 @@ func (f Faults) validate() error {
 	}
 	for _, e := range f.RequestErrors {
 		switch e {
-		case ErrInternalFailure, ErrServiceUnavailable, ErrProvisionedThroughputExceeded, ErrLimitExceeded:
+		case RequestInternalFailure, RequestServiceUnavailable, RequestThroughputExceeded, RequestLimitExceeded:
 		default:
 			return fmt.Errorf("kinesistest: Faults.RequestErrors holds unknown %q", e)
 		}
@@ -156,7 +154,7 @@ func (f *Faults) plan(rng *rand.Rand, n int) faultPlan {
 		hit := rng.Float64() < f.RequestErrorRate
 		kinds := f.RequestErrors
 		if len(kinds) == 0 {
-			kinds = allRequestErrors
+			kinds = []RequestError{RequestInternalFailure, RequestServiceUnavailable, RequestThroughputExceeded, RequestLimitExceeded}
 		}
 		k := kinds[rng.IntN(len(kinds))]
 		if hit {

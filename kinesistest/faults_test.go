@@ -130,7 +130,7 @@ func TestFaultsOutcomes(t *testing.T) {
 }
 
 func TestFaultsRequestErrorsRestricted(t *testing.T) {
-	srv := faultServer(t, Faults{RequestErrorRate: 1, RequestErrors: []RequestError{ErrLimitExceeded}})
+	srv := faultServer(t, Faults{RequestErrorRate: 1, RequestErrors: []RequestError{RequestLimitExceeded}})
 	_, err := srv.Client(noRetries).PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String("s"), Records: entries(3, 8)})
 	var le *types.LimitExceededException
 	if !errors.As(err, &le) {

@@ -167,9 +167,9 @@ func throttleMessage(shardID, stream string) string {
 func injectedError(e RequestError, stream string) *apiError {
 	msg := "Internal service failure."
 	switch e {
-	case ErrServiceUnavailable:
+	case RequestServiceUnavailable:
 		msg = "Service Unavailable. Please try again later."
-	case ErrProvisionedThroughputExceeded, ErrLimitExceeded:
+	case RequestThroughputExceeded, RequestLimitExceeded:
 		msg = fmt.Sprintf("Rate exceeded for stream %s under account %s.", stream, AccountID)
 	}
 	return &apiError{status: e.status(), code: string(e), msg: msg}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +95,7 @@ func WithFaults(f Faults) Option {
 			c.err = err
 			return
 		}
+		f.RequestErrors = slices.Clone(f.RequestErrors)
 		c.faults = f
 	}
 }
@@ -234,27 +236,66 @@ func (s *Server) Close() {
 }
 
 // Client returns a *kinesis.Client for this server: region us-east-1,
-// BaseEndpoint the server's URL, static credentials, an HTTP transport of
-// its own (its idle connections are closed by Close), and otherwise the SDK's
-// defaults, including its standard retryer (3 attempts with exponential
-// backoff; it retries 500, 503, throttling errors and dropped connections).
-// optFns adjust the options afterwards; for example
-// func(o *kinesis.Options) { o.RetryMaxAttempts = 1 } lets a test see every
-// injected fault.
+// BaseEndpoint the server's URL, static credentials, the HTTP client of
+// HTTPClient, and otherwise the SDK's defaults, including its standard
+// retryer (3 attempts with exponential backoff; it retries 500, 503,
+// throttling errors and dropped connections). optFns adjust the options
+// afterwards; for example func(o *kinesis.Options) { o.RetryMaxAttempts = 1 }
+// lets a test see every injected fault.
 func (s *Server) Client(optFns ...func(*kinesis.Options)) *kinesis.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	s.clientMu.Lock()
-	s.transports = append(s.transports, tr)
-	s.clientMu.Unlock()
 	o := kinesis.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.URL()),
 		Credentials:  credentials.NewStaticCredentialsProvider("kinesistest", "kinesistest", ""),
-		HTTPClient:   &http.Client{Transport: tr},
+		HTTPClient:   s.HTTPClient(),
 	}
 	return kinesis.New(o, optFns...)
 }
+
+// HTTPClient returns an HTTP client to give the SDK (kinesis.Options.HTTPClient)
+// when building a client for this server by hand. It has a transport of its
+// own, whose idle connections Close closes, and it works around a race
+// between the SDK and net/http that a server as fast as this one exposes:
+// smithy-go closes a request body as soon as the response headers arrive,
+// its closed body then answers WriteTo with io.EOF, and net/http, which may
+// still be checking the body for extra bytes after sending it, takes that as
+// a write error and closes the connection under the response being read
+// ("deserialization failed … use of closed network connection", seen on
+// responses of a few hundred KiB and more). The client hides the body's
+// WriteTo so that the check reads a plain io.EOF.
+func (s *Server) HTTPClient() *http.Client {
+	c, tr := newHTTPClient()
+	s.clientMu.Lock()
+	s.transports = append(s.transports, tr)
+	s.clientMu.Unlock()
+	return c
+}
+
+func newHTTPClient() (*http.Client, *http.Transport) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: bodyTransport{tr}}, tr
+}
+
+// bodyTransport passes requests to base with their body's WriteTo hidden
+// (see Server.HTTPClient).
+type bodyTransport struct{ base http.RoundTripper }
+
+func (t bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return t.base.RoundTrip(r)
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Body = readOnlyBody{r.Body}
+	return t.base.RoundTrip(r2)
+}
+
+// readOnlyBody is an io.ReadCloser and nothing more.
+type readOnlyBody struct{ rc io.ReadCloser }
+
+func (b readOnlyBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
+func (b readOnlyBody) Close() error               { return b.rc.Close() }
 
 // SetFaults replaces the injected faults from the next write request on and
 // reseeds the generator with f.Seed. It returns an error, and changes
@@ -263,6 +304,7 @@ func (s *Server) SetFaults(f Faults) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	f.RequestErrors = slices.Clone(f.RequestErrors)
 	s.faultMu.Lock()
 	s.faults = f
 	s.rng = newRNG(f.Seed)
@@ -289,27 +331,44 @@ type call struct {
 
 type handler func(s *Server, c *call) (any, *apiError)
 
-var handlers = map[string]handler{
-	"CreateStream":          (*Server).opCreateStream,
-	"DeleteStream":          (*Server).opDeleteStream,
-	"DescribeStream":        (*Server).opDescribeStream,
-	"DescribeStreamSummary": (*Server).opDescribeStreamSummary,
-	"ListStreams":           (*Server).opListStreams,
-	"ListShards":            (*Server).opListShards,
-	"PutRecord":             (*Server).opPutRecord,
-	"PutRecords":            (*Server).opPutRecords,
-	"GetShardIterator":      (*Server).opGetShardIterator,
-	"GetRecords":            (*Server).opGetRecords,
-	"SplitShard":            (*Server).opSplitShard,
-	"MergeShards":           (*Server).opMergeShards,
-	"UpdateMaxRecordSize":   (*Server).opUpdateMaxRecordSize,
+// handlerFor returns the handler of an operation, or nil.
+func handlerFor(op string) handler {
+	switch op {
+	case "CreateStream":
+		return (*Server).opCreateStream
+	case "DeleteStream":
+		return (*Server).opDeleteStream
+	case "DescribeStream":
+		return (*Server).opDescribeStream
+	case "DescribeStreamSummary":
+		return (*Server).opDescribeStreamSummary
+	case "ListStreams":
+		return (*Server).opListStreams
+	case "ListShards":
+		return (*Server).opListShards
+	case "PutRecord":
+		return (*Server).opPutRecord
+	case "PutRecords":
+		return (*Server).opPutRecords
+	case "GetShardIterator":
+		return (*Server).opGetShardIterator
+	case "GetRecords":
+		return (*Server).opGetRecords
+	case "SplitShard":
+		return (*Server).opSplitShard
+	case "MergeShards":
+		return (*Server).opMergeShards
+	case "UpdateMaxRecordSize":
+		return (*Server).opUpdateMaxRecordSize
+	}
+	return nil
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.stats.requests.Add(1)
 	c := &call{w: w, r: r}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	h := handlers[op]
+	h := handlerFor(op)
 	if r.Method != http.MethodPost || !ok || h == nil {
 		s.writeError(w, &apiError{status: http.StatusBadRequest, code: codeUnknownOperation})
 		return

@@ -94,7 +94,8 @@ type Config[T any] struct {
 	// 32 MiB.
 	MaxBufferedBytes int
 
-	// MaxGroup is the most PutRecords calls in flight at once. Default 1.
+	// MaxGroup is the most PutRecords calls in flight at once. Default 1; at
+	// most 1024.
 	MaxGroup int
 
 	// RetryCount is how many times a record is sent again after a retryable
@@ -187,6 +188,10 @@ type Config[T any] struct {
 	Client PutRecordsAPI
 }
 
+// maxMaxGroup bounds MaxGroup: more calls in flight than this only add
+// contention (the KPL defaults to 24 connections).
+const maxMaxGroup = 1024
+
 var streamNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
 // settings is a Config with its defaults resolved.
@@ -255,8 +260,8 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("MaxBatchSize", fmt.Sprintf("%d is not positive", c.MaxBatchSize))
 	case s.bufferBytes < 1:
 		return s, configErr("MaxBufferedBytes", fmt.Sprintf("%d is not positive", c.MaxBufferedBytes))
-	case s.maxGroup < 1:
-		return s, configErr("MaxGroup", fmt.Sprintf("%d is not positive", c.MaxGroup))
+	case s.maxGroup < 1 || s.maxGroup > maxMaxGroup:
+		return s, configErr("MaxGroup", fmt.Sprintf("%d is outside 1..%d", c.MaxGroup, maxMaxGroup))
 	case s.retryInterval < 0:
 		return s, configErr("RetryInterval", "is negative")
 	case s.maxRetryInterval < 0:

@@ -125,3 +125,46 @@ func TestAllocs(t *testing.T) {
 	})
 	assert.Zero(t, allocs, "a queue at its working size does not allocate")
 }
+
+func TestQueueGrowsAtEitherEnd(t *testing.T) {
+	tests := []struct {
+		name  string
+		front bool // push the entry that overflows the buffer at the front
+		head  int  // entries popped first, so that the ring wraps
+	}{
+		{"full at the back, not wrapped", false, 0},
+		{"full at the back, wrapped", false, 5},
+		{"full at the front, not wrapped", true, 0},
+		{"full at the front, wrapped", true, 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var q Queue[int]
+			var want []int
+			for i := range minQueueCap + tt.head {
+				q.PushBack(i)
+				want = append(want, i)
+			}
+			for range tt.head {
+				q.PopFront()
+			}
+			want = want[tt.head:]
+			for len(want) < minQueueCap { // refill: the buffer is full again
+				v := 1000 + len(want)
+				q.PushBack(v)
+				want = append(want, v)
+			}
+			if tt.front {
+				q.PushFront(-1)
+				want = append([]int{-1}, want...)
+			} else {
+				q.PushBack(-1)
+				want = append(want, -1)
+			}
+			require.Equal(t, len(want), q.Len())
+			for i, w := range want {
+				require.Equal(t, w, q.PopFront(), "entry %d", i)
+			}
+		})
+	}
+}

@@ -5,25 +5,32 @@ package batch
 // allocating. The zero Queue is empty and ready to use. It is not safe for
 // concurrent use.
 type Queue[E any] struct {
-	buf  []E
-	head int
+	buf  []E // len(buf) is zero or a power of two
+	head int // index of the first entry
 	n    int
 }
+
+// minQueueCap is the first buffer's size: a power of two.
+const minQueueCap = 16
 
 // Len is the number of entries in the queue.
 func (q *Queue[E]) Len() int { return q.n }
 
 // PushBack adds e at the end.
 func (q *Queue[E]) PushBack(e E) {
-	q.grow()
-	q.buf[(q.head+q.n)%len(q.buf)] = e
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
 	q.n++
 }
 
 // PushFront adds e at the start, ahead of every entry already queued.
 func (q *Queue[E]) PushFront(e E) {
-	q.grow()
-	q.head = (q.head - 1 + len(q.buf)) % len(q.buf)
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.head = (q.head - 1) & (len(q.buf) - 1)
 	q.buf[q.head] = e
 	q.n++
 }
@@ -45,23 +52,17 @@ func (q *Queue[E]) PopFront() E {
 	}
 	var zero E
 	e := q.buf[q.head]
-	q.buf[q.head] = zero
-	q.head = (q.head + 1) % len(q.buf)
+	q.buf[q.head] = zero // let the entry be collected
+	q.head = (q.head + 1) & (len(q.buf) - 1)
 	q.n--
 	return e
 }
 
+// grow doubles the buffer, moving the entries to its start in order.
 func (q *Queue[E]) grow() {
-	if q.n < len(q.buf) {
-		return
-	}
-	size := 2 * len(q.buf)
-	if size == 0 {
-		size = 16
-	}
+	size := max(2*len(q.buf), minQueueCap)
 	buf := make([]E, size)
-	for i := 0; i < q.n; i++ {
-		buf[i] = q.buf[(q.head+i)%len(q.buf)]
-	}
+	k := copy(buf, q.buf[q.head:])
+	copy(buf[k:], q.buf[:q.head])
 	q.buf, q.head = buf, 0
 }

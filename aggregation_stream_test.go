@@ -845,7 +845,7 @@ func TestShardRateLimitAvoidsThrottling(t *testing.T) {
 		throttled, st, took := run(t, 100, 10)
 		t.Logf("took %v; server throttled %d of %d records; stream delivered %d, failed %d", took, throttled, n, st.Delivered, st.Failed)
 		require.EqualValues(t, n, st.Delivered, "records delivered")
-		require.LessOrEqual(t, throttled, int64(n/50), "records the server throttled: at most 2 %%")
+		require.LessOrEqual(t, throttled, int64(n/20), "records the server throttled: at most 5 %%")
 		require.Less(t, throttled*10, without, "records throttled with the limit, against without")
 		// 2500 records at 1000 a second with a burst of 1000 take at least
 		// 1.5 s: the limit did hold the records back.

@@ -66,13 +66,17 @@ func throughputConfig[T any](client inskinesis.PutRecordsAPI, c inskinesis.Codec
 //
 // codec=bytes is the floor: 100 bytes already encoded, copied as they are.
 // config=default is the floor with the stream's default Config (requests of
-// 100 records, one in flight, 500 records buffered).
+// 100 records, one in flight, 500 records buffered); key=uuid is the floor
+// with the default partitioner, a random UUID per record.
 func BenchmarkPut(b *testing.B) {
 	b.Run("codec=bytes", func(b *testing.B) {
 		benchPut(b, throughputConfig[[]byte](newOKClient(), codec.Bytes{}, partition.Static[[]byte]("key")), payload100)
 	})
 	b.Run("codec=bytes/config=default", func(b *testing.B) {
 		benchPut(b, inskinesis.Config[[]byte]{StreamName: "bench", Client: newOKClient(), Codec: codec.Bytes{}, Partitioner: partition.Static[[]byte]("key")}, payload100)
+	})
+	b.Run("codec=bytes/key=uuid", func(b *testing.B) {
+		benchPut(b, throughputConfig[[]byte](newOKClient(), codec.Bytes{}, partition.UUID[[]byte]()), payload100)
 	})
 	b.Run("codec=json", func(b *testing.B) {
 		benchPut(b, throughputConfig[event](newOKClient(), json.Codec[event]{}, partition.Static[event]("key")), newEvent())

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the benchmarks of ./bench COUNT times (default 6) with -benchmem,
 # saves the raw output under bench/results/ (not committed) and prints a
-# benchstat summary. A default run takes about 6 minutes on 2 cores.
+# benchstat summary. A default run takes about 4 minutes on 2 cores.
 #
 #   scripts/bench.sh                         # every benchmark
 #   COUNT=10 scripts/bench.sh                # more runs, tighter intervals

@@ -23,6 +23,7 @@ type loop[T any] struct {
 	held       int   // records held: queued, parked, in flight or waiting to retry
 	heldBytes  int64 // their sizes
 	retries    []retryGroup[T]
+	spareIn    []*record[T] // the inbox's other buffer, swapped in when taking it
 	inflight   int
 	spareReqs  []*request[T]
 	backoff    retry.Backoff
@@ -49,6 +50,10 @@ type loop[T any] struct {
 	failures []failure[T]
 	settled  []*record[T]
 	calls    []*record[T]
+
+	// Records and bytes delivered by the response being handled, added to
+	// the stream's counters once per response rather than per record.
+	nDelivered, bytesDelivered int64
 }
 
 type retryGroup[T any] struct {
@@ -89,10 +94,6 @@ func newLoop[T any](s *Stream[T]) *loop[T] {
 	return l
 }
 
-// drainMax bounds how many records the loop takes from Put in one go
-// before it looks at its other inputs.
-const drainMax = 256
-
 func (l *loop[T]) run() {
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
@@ -102,19 +103,14 @@ func (l *loop[T]) run() {
 		snapc = l.stage.snapc
 	}
 	for {
-		in := s.in
+		wake := s.wake
 		if !l.inOpen {
-			in = nil
+			wake = nil
 		}
 		select {
-		case r, ok := <-in:
+		case <-wake:
 			l.now = time.Now()
-			if !ok {
-				l.inOpen = false
-				break
-			}
-			l.accept(r)
-			l.drain(drainMax)
+			l.takeInbox()
 		case q := <-s.results:
 			l.now = time.Now()
 			l.handle(q)
@@ -122,10 +118,10 @@ func (l *loop[T]) run() {
 			l.now = time.Now()
 			l.timerAt = time.Time{}
 		case <-s.flushc:
-			// Every record put before the Flush is in the channel by
+			// Every record put before the Flush is in the inbox by
 			// now: take them all, then send without waiting.
 			l.now = time.Now()
-			l.drain(-1)
+			l.takeInbox()
 			l.force = true
 		case <-l.abortc:
 			l.now = time.Now()
@@ -144,20 +140,26 @@ func (l *loop[T]) run() {
 	}
 }
 
-// drain takes up to n records (all with n < 0) that Put has handed in,
-// without waiting.
-func (l *loop[T]) drain(n int) {
-	for ; n != 0 && l.inOpen; n-- {
-		select {
-		case r, ok := <-l.s.in:
-			if !ok {
-				l.inOpen = false
-				return
-			}
-			l.accept(r)
-		default:
-			return
-		}
+// takeInbox takes every record Put has handed in, and notes when Put can
+// hand in no more. Put appends to the inbox under the ledger's lock, so one
+// lock round takes any number of records.
+func (l *loop[T]) takeInbox() {
+	if !l.inOpen {
+		return
+	}
+	s := l.s
+	s.ledger.mu.Lock()
+	recs := s.inbox
+	s.inbox = l.spareIn[:0]
+	closed := s.ledger.closed
+	s.ledger.mu.Unlock()
+	for _, r := range recs {
+		l.accept(r)
+	}
+	clear(recs)
+	l.spareIn = recs[:0]
+	if closed {
+		l.inOpen = false
 	}
 }
 
@@ -330,6 +332,7 @@ func (l *loop[T]) handle(q *request[T]) {
 			l.retryOrFail(r, c, err)
 		}
 	default:
+		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
 		for i, e := range q.out.Records {
 			r := q.recs[i]
 			if e.ErrorCode == nil {
@@ -346,23 +349,29 @@ func (l *loop[T]) handle(q *request[T]) {
 				st.throttled.Add(int64(r.weight()))
 				l.throttledShard(r)
 			}
-			l.retryOrFail(r, c, &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)})
+			if recErr == nil || recErr.Code != *e.ErrorCode {
+				recErr = &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)}
+			}
+			l.retryOrFail(r, c, recErr)
 		}
+		st.delivered.Add(l.nDelivered)
+		st.deliveredBytes.Add(l.bytesDelivered)
+		l.nDelivered, l.bytesDelivered = 0, 0
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 	l.scheduleRetries()
 }
 
-// delivered settles an entry Kinesis wrote.
+// delivered settles an entry Kinesis wrote. handle adds the counts to the
+// stream's counters once the response is done.
 func (l *loop[T]) delivered(r *record[T]) {
-	st := &l.s.stats
-	st.delivered.Add(int64(r.weight()))
+	l.nDelivered += int64(r.weight())
 	if len(r.children) == 0 {
-		st.deliveredBytes.Add(int64(r.size))
+		l.bytesDelivered += int64(r.size)
 	} else {
 		for _, c := range r.children {
-			st.deliveredBytes.Add(int64(c.size))
+			l.bytesDelivered += int64(c.size)
 		}
 	}
 	l.done(r)

@@ -90,7 +90,8 @@ type Stream[T any] struct {
 	client      PutRecordsAPI
 
 	ledger  *ledger
-	in      chan *record[T]    // records admitted by Put; closed on shutdown
+	inbox   []*record[T]       // records admitted by Put, for the loop; guarded by ledger.mu
+	wake    chan struct{}      // a token: the inbox has records, or the ledger closed
 	results chan *request[T]   // finished calls, back to the loop
 	flushc  chan struct{}      // asks the loop to send partial batches now
 	abortc  chan struct{}      // closed when a shutdown gives up
@@ -136,7 +137,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		hashKey:     cfg.ExplicitHashKey,
 		client:      client,
 		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes)),
-		in:          make(chan *record[T], set.bufferRecords),
+		wake:        make(chan struct{}, 1),
 		results:     make(chan *request[T], set.maxGroup),
 		flushc:      make(chan struct{}, 1),
 		abortc:      make(chan struct{}),
@@ -274,7 +275,7 @@ func (s *Stream[T]) FlushAndStopStreaming() {
 func (s *Stream[T]) Close(ctx context.Context) error {
 	s.ledger.mu.Lock()
 	if s.ledger.close() {
-		close(s.in)
+		s.wakeLoop()
 	}
 	s.ledger.mu.Unlock()
 
@@ -427,9 +428,12 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			if s.set.recordTTL > 0 {
 				r.born = time.Now()
 			}
-			// Never blocks: the channel holds as many records as the
-			// ledger admits, and it is closed under this same lock.
-			s.in <- r
+			// The loop takes the whole inbox under this same lock, so
+			// only the first record of an empty inbox needs to wake it.
+			s.inbox = append(s.inbox, r)
+			if len(s.inbox) == 1 {
+				s.wakeLoop()
+			}
 			l.mu.Unlock()
 			return nil
 		}
@@ -444,6 +448,15 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+}
+
+// wakeLoop tells the loop to look at the inbox, without waiting: a token
+// already pending serves as well.
+func (s *Stream[T]) wakeLoop() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
 	}
 }
 

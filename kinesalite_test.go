@@ -467,6 +467,50 @@ func TestKinesaliteMissingStream(t *testing.T) {
 	assert.Zero(t, st.Delivered)
 }
 
+// TestKinesaliteRequestRefusedWith413FailsFast sends one request whose
+// body is over 7 MiB, which kinesalite refuses with a bare HTTP 413 (no
+// JSON error body; Kinesis itself takes up to 10 MiB of data). A 413 says
+// the request was not processed and that sending it again cannot help, so
+// the records must fail after one attempt, not be resent, and not be
+// flagged as possibly written. A proxy in front of Kinesis may answer the
+// same way.
+func TestKinesaliteRequestRefusedWith413FailsFast(t *testing.T) {
+	client := liteClient(t)
+	stream, _ := liteCreateStream(t, client, 1)
+	const n, size = 6, 1_000_000 // 6 MB of data: 8 MB of base64 in the body
+	s, err := inskinesis.NewKinesis(inskinesis.Config[[]byte]{
+		StreamName:             stream,
+		Client:                 client,
+		Codec:                  codec.Bytes{},
+		Partitioner:            partition.Static[[]byte]("big"),
+		MaxStreamBatchByteSize: 8 << 20,
+		FlushInterval:          time.Hour, // one request, sent by Close
+		RetryInterval:          time.Millisecond,
+	})
+	require.NoError(t, err)
+	for i := range n {
+		data := make([]byte, size)
+		data[0] = byte(i)
+		require.NoError(t, s.Put(data))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.Close(ctx))
+
+	failed := 0
+	for _, pe := range litePutErrors(t, s) {
+		failed += len(pe.Records)
+		assert.Equal(t, 1, pe.Attempts, "attempts of a request refused with 413 (code %q): %v", pe.Code, pe)
+		assert.False(t, pe.MaybeWritten, "a 413 means the request was not processed")
+		assert.NotErrorIs(t, pe, inskinesis.ErrRetriesExhausted)
+	}
+	assert.Equal(t, n, failed, "records reported")
+	st := s.Stats()
+	assert.Equal(t, int64(1), st.Requests, "requests")
+	assert.Zero(t, st.Retried, "records resent")
+	assert.Zero(t, st.Delivered)
+}
+
 // TestKinesaliteExplicitHashKey checks that an explicit hash key, not the
 // partition key, picks the shard: each record names a shard and gets that
 // shard's first or last hash key, and lands there.

@@ -22,7 +22,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/go-pkg/inskinesis"
-	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/kinesistest"
 )
 
@@ -135,37 +134,56 @@ const sdkChunk = 20000
 //
 // server=minimal is okServer; server=kinesistest is the package's server,
 // which validates, hashes and stores every record.
+//
+// keys=uuid lets the stream draw a UUID key per record (its default
+// partitioner), work the baseline does not do; keys=given hands the stream
+// the baseline's own keys, through a partitioner that reads a field, so the
+// ratio is the cost of the stream itself.
 func BenchmarkSDK(b *testing.B) {
 	for _, srv := range []string{"minimal", "kinesistest"} {
 		for _, conc := range []int{1, 4} {
-			b.Run(fmt.Sprintf("server=%s/conc=%d", srv, conc), func(b *testing.B) {
-				var url string
-				count := func() int64 { return 0 }
-				switch srv {
-				case "minimal":
-					s := startOKServer(b)
-					url, count = s.ts.URL, s.records.Load
-				case "kinesistest":
-					s := kinesistest.Start(b)
-					if err := s.CreateStream("bench", 4); err != nil {
-						b.Fatal(err)
+			for _, keys := range []string{"uuid", "given"} {
+				b.Run(fmt.Sprintf("server=%s/conc=%d/keys=%s", srv, conc, keys), func(b *testing.B) {
+					var url string
+					count := func() int64 { return 0 }
+					switch srv {
+					case "minimal":
+						s := startOKServer(b)
+						url, count = s.ts.URL, s.records.Load
+					case "kinesistest":
+						s := kinesistest.Start(b)
+						if err := s.CreateStream("bench", 4); err != nil {
+							b.Fatal(err)
+						}
+						url = s.URL()
+						count = func() int64 { return s.Stats().RecordsAccepted }
 					}
-					url = s.URL()
-					count = func() int64 { return s.Stats().RecordsAccepted }
-				}
-				benchSDK(b, sdkClient(b, url), conc, count)
-			})
+					benchSDK(b, sdkClient(b, url), conc, keys == "given", count)
+				})
+			}
 		}
 	}
 }
 
-func benchSDK(b *testing.B, client *kinesis.Client, conc int, written func() int64) {
+// keyed is a record that carries its partition key.
+type keyed struct {
+	key  string
+	data []byte
+}
+
+// keyedCodec encodes a keyed record as its data.
+type keyedCodec struct{}
+
+func (keyedCodec) Encode(dst []byte, v keyed) ([]byte, error) { return append(dst, v.data...), nil }
+func (keyedCodec) Decode(data []byte) (keyed, error)          { return keyed{data: bytes.Clone(data)}, nil }
+
+func benchSDK(b *testing.B, client *kinesis.Client, conc int, givenKeys bool, written func() int64) {
 	b.ReportAllocs()
 	b.SetBytes(100 + 36)
-	cfg := inskinesis.Config[[]byte]{
+	cfg := inskinesis.Config[keyed]{
 		StreamName:             "bench",
 		Client:                 client,
-		Codec:                  codec.Bytes{},
+		Codec:                  keyedCodec{},
 		MaxStreamBatchSize:     inskinesis.MaxRecordsPerRequest,
 		MaxStreamBatchByteSize: 5 << 20,
 		MaxBatchSize:           (conc + 2) * inskinesis.MaxRecordsPerRequest,
@@ -173,7 +191,10 @@ func benchSDK(b *testing.B, client *kinesis.Client, conc int, written func() int
 	}
 	// The stream's goroutines carry the profiler label path=stream, the
 	// baseline's path=baseline; the servers' have none.
-	var s *inskinesis.Stream[[]byte]
+	if givenKeys {
+		cfg.Partitioner = func(k keyed) string { return k.key }
+	}
+	var s *inskinesis.Stream[keyed]
 	var err error
 	pprof.Do(context.Background(), pprof.Labels("path", "stream"), func(context.Context) {
 		s, err = inskinesis.NewKinesis(cfg)
@@ -197,7 +218,7 @@ func benchSDK(b *testing.B, client *kinesis.Client, conc int, written func() int
 		})
 		t1, c1 := time.Now(), cpuNow()
 		pprof.Do(context.Background(), pprof.Labels("path", "stream"), func(context.Context) {
-			putAll(b, s, payload100, n)
+			putAll(b, s, full.Records, n)
 		})
 		t2, c2 := time.Now(), cpuNow()
 		baseTime += t1.Sub(t0)
@@ -212,6 +233,7 @@ func benchSDK(b *testing.B, client *kinesis.Client, conc int, written func() int
 		b.Fatalf("the stream delivered %d and failed %d of %d records", st.Delivered, st.Failed, b.N)
 	}
 	b.ReportMetric(float64(st.Retried), "stream-retries")
+	b.ReportMetric(float64(st.Delivered)/float64(max(st.Requests, 1)), "stream-rec/call")
 	if got := written(); got != 2*int64(b.N) {
 		b.Fatalf("the server took %d records of %d", got, 2*b.N)
 	}
@@ -265,15 +287,16 @@ func baseline(b *testing.B, client *kinesis.Client, full *kinesis.PutRecordsInpu
 }
 
 // putAll puts n records from GOMAXPROCS goroutines and flushes.
-func putAll(b *testing.B, s *inskinesis.Stream[[]byte], v []byte, n int) {
+func putAll(b *testing.B, s *inskinesis.Stream[keyed], entries []types.PutRecordsRequestEntry, n int) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range max(1, min(n, runtime.GOMAXPROCS(0))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(n) {
-				if err := s.Put(v); err != nil {
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				e := &entries[int(i)%len(entries)]
+				if err := s.Put(keyed{key: *e.PartitionKey, data: e.Data}); err != nil {
 					b.Error(err)
 					return
 				}

@@ -203,7 +203,11 @@ func connect(ctx context.Context, o options, out *syncWriter) (*kinesis.Client, 
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("stream %q in %s: %w", o.stream, cfg.Region, err)
 		}
-		return client, fmt.Sprintf("AWS %s (%d open shards)", cfg.Region, shards), func() {}, nil
+		target := fmt.Sprintf("AWS %s (%d open shards)", cfg.Region, shards)
+		if ep := os.Getenv("AWS_ENDPOINT_URL_KINESIS"); ep != "" {
+			target = fmt.Sprintf("%s via AWS_ENDPOINT_URL_KINESIS=%s", target, ep)
+		}
+		return client, target, func() {}, nil
 
 	case o.endpoint != "":
 		if region == "" {

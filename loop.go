@@ -31,6 +31,7 @@ type loop[T any] struct {
 	// With AggregateRecords or ShardRateLimit: the shard stage.
 	stage    *stage[T]
 	stageDue time.Time // when the next builder of the stage falls due
+	restaged bool      // records went back to the stage since sealDue ran
 
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
@@ -130,6 +131,7 @@ func (l *loop[T]) run() {
 			l.now = time.Now()
 			l.newSnapshot(res)
 		}
+		l.scheduleRetries()
 		l.promoteRetries()
 		l.dispatch()
 		l.settle()
@@ -231,20 +233,28 @@ func (l *loop[T]) ready() bool {
 
 // dispatch starts calls while there is room for them and records ready.
 func (l *loop[T]) dispatch() {
-	if l.stage != nil && !l.aborted {
-		l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
-	}
-	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
-		q := l.cut()
-		if len(q.recs) == 0 { // every record expired
-			l.spareReqs = append(l.spareReqs, q)
-			continue
+	for {
+		if l.stage != nil && !l.aborted {
+			l.restaged = false
+			l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
 		}
-		l.inflight++
-		l.s.stats.requests.Add(1)
-		l.s.stats.inFlightRequests.Add(1)
-		l.s.stats.inFlightRecords.Add(int64(q.weight))
-		go l.s.send(q)
+		for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
+			q := l.cut()
+			if len(q.recs) == 0 { // every record expired, or went back to the stage
+				l.spareReqs = append(l.spareReqs, q)
+				continue
+			}
+			l.inflight++
+			l.s.stats.requests.Add(1)
+			l.s.stats.inFlightRequests.Add(1)
+			l.s.stats.inFlightRecords.Add(int64(q.weight))
+			go l.s.send(q)
+		}
+		// Cutting may have taken stale aggregates apart and staged their
+		// records again: seal what is due of them, and go on.
+		if l.stage == nil || !l.restaged || l.aborted {
+			break
+		}
 	}
 	if l.queue.Len() == 0 && l.stageDue.IsZero() {
 		l.force = false
@@ -360,7 +370,6 @@ func (l *loop[T]) handle(q *request[T]) {
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
-	l.scheduleRetries()
 }
 
 // delivered settles an entry Kinesis wrote. handle adds the counts to the
@@ -412,8 +421,9 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	}
 }
 
-// scheduleRetries puts the records of one outcome that are to be retried
-// into one group, due after a backoff.
+// scheduleRetries puts the records of this round that are to be retried
+// (after a response, or after a new shard map showed an aggregate landed
+// astray) into one group, due after a backoff.
 func (l *loop[T]) scheduleRetries() {
 	if len(l.toRetry) == 0 {
 		return

@@ -175,6 +175,7 @@ func (l *loop[T]) sealDue(now bool) time.Time {
 // dissolve takes an aggregate apart and stages its records again, against
 // the current shard map.
 func (l *loop[T]) dissolve(c *record[T]) {
+	l.restaged = true
 	kids := c.children
 	for _, r := range kids {
 		r.attempts = max(r.attempts, c.attempts)

@@ -47,7 +47,7 @@ func TestTorture(t *testing.T) {
 			RequestErrorRate:   0.05,
 			Latency:            time.Millisecond,
 			DropConnectionRate: 0.01,
-			DropAfterWriteRate: 0.01,
+			DropAfterWriteRate: 0.03,
 		}))
 	require.NoError(t, srv.CreateStream("torture", 4))
 
@@ -130,7 +130,10 @@ func TestTorture(t *testing.T) {
 	ss := srv.Stats()
 	assert.Equal(t, int64(delivered), st.Delivered)
 	assert.Equal(t, int64(failed), st.Failed)
-	assert.LessOrEqual(t, int64(dups), ss.RecordsWrittenThenDropped, "duplicates come only from writes whose answer was lost")
+	// Duplicates are only ever records whose outcome was unknown (checked
+	// per record above): connections dropped after the write, and any call
+	// that timed out or lost its answer on the way.
+	assert.LessOrEqual(t, dups, flagged, "every duplicate was flagged MaybeDuplicate")
 	assert.Positive(t, ss.RecordsThrottled, "the shard limits throttled")
 	assert.Positive(t, ss.DroppedAfterWrite)
 	assert.Positive(t, st.Retried)

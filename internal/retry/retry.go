@@ -80,31 +80,41 @@ func Request(ctx context.Context, err error) Class {
 		return Class{Unknown: true, Code: "Canceled"}
 	}
 	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		code := apiErr.ErrorCode()
+	isAPI := errors.As(err, &apiErr)
+	code := ""
+	if isAPI {
+		code = apiErr.ErrorCode()
 		switch {
 		case fatal[code]:
 			return Class{Code: code}
 		case throttles[code]:
 			return Class{Retryable: true, Throttled: true, Code: code}
-		case apiErr.ErrorFault() == smithy.FaultClient && status(err) < 500:
-			// An unlisted client fault (an expired token is refreshed
-			// by the credentials provider, so it gets one more try).
-			return Class{Retryable: code == "ExpiredTokenException" || code == "RequestExpired" || code == "ResourceInUseException", Code: code}
-		default:
-			return Class{Retryable: true, Unknown: true, Code: code}
+		case code == "ExpiredTokenException" || code == "RequestExpired" || code == "ResourceInUseException":
+			// An expired token is refreshed by the credentials provider,
+			// a stream being updated becomes active again: one more try.
+			return Class{Retryable: true, Code: code}
 		}
 	}
 	if s := status(err); s != 0 {
-		code := "HTTP" + itoa(s)
+		if code == "" || code == "UnknownError" {
+			code = "HTTP" + itoa(s)
+		}
 		switch {
 		case s == 429:
 			return Class{Retryable: true, Throttled: true, Code: code}
 		case s >= 500:
 			return Class{Retryable: true, Unknown: true, Code: code}
 		default:
+			// A client error no retry can fix, such as a bare 413 from a
+			// proxy or a local server for a request it finds too large.
 			return Class{Code: code}
 		}
+	}
+	if isAPI {
+		if apiErr.ErrorFault() == smithy.FaultClient {
+			return Class{Code: code}
+		}
+		return Class{Retryable: true, Unknown: true, Code: code}
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

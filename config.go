@@ -183,8 +183,12 @@ type Config[T any] struct {
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the
-	// default AWS configuration chain for Region. The stream turns the
-	// client's own retries off for PutRecords, since it retries itself.
+	// default AWS configuration chain for Region, whose HTTP client hides
+	// request bodies' WriteTo from net/http (a race between the SDK and
+	// net/http can otherwise close a connection under a response, making a
+	// written call look failed; do the same for a client of your own, see
+	// kinesistest.Server.HTTPClient). The stream turns the client's own
+	// retries off for PutRecords, since it retries itself.
 	Client PutRecordsAPI
 }
 

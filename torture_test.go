@@ -168,3 +168,25 @@ func TestMissingStreamWithRealClient(t *testing.T) {
 	assert.Equal(t, int64(1), s.Stats().Requests)
 	assert.False(t, errors.Is(fmt.Errorf("x"), inskinesis.ErrClosed))
 }
+
+// TestDefaultClientFromRegion builds the stream's own client from Region
+// and the environment, as a user without a Client does, and sends through it.
+func TestDefaultClientFromRegion(t *testing.T) {
+	srv := kinesistest.Start(t)
+	require.NoError(t, srv.CreateStream("env", 1))
+	t.Setenv("AWS_ENDPOINT_URL_KINESIS", srv.URL())
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "y")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	s, err := inskinesis.NewKinesis(inskinesis.Config[tortureRecord]{Region: "us-east-1", StreamName: "env"})
+	require.NoError(t, err)
+	for i := 0; i < 10; i++ {
+		require.NoError(t, s.Put(tortureRecord{ID: i}))
+	}
+	s.FlushAndStopStreaming()
+	assert.Equal(t, int64(10), s.Stats().Delivered)
+	stored, err := srv.Records("env")
+	require.NoError(t, err)
+	assert.Len(t, stored, 10)
+}

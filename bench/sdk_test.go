@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -22,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/go-pkg/inskinesis"
+	"github.com/go-pkg/inskinesis/internal/transport"
 	"github.com/go-pkg/inskinesis/kinesistest"
 )
 
@@ -99,21 +99,8 @@ func sdkClient(b *testing.B, url string) *kinesis.Client {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider("bench", "bench", ""),
-		HTTPClient:   &http.Client{Transport: readOnlyBodies{tr}},
+		HTTPClient:   &http.Client{Transport: transport.RoundTripper(tr)},
 	})
-}
-
-// readOnlyBodies passes requests on with their body reduced to an
-// io.ReadCloser (see sdkClient).
-type readOnlyBodies struct{ base http.RoundTripper }
-
-func (t readOnlyBodies) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return t.base.RoundTrip(r)
-	}
-	r2 := *r
-	r2.Body = struct{ io.ReadCloser }{r.Body}
-	return t.base.RoundTrip(&r2)
 }
 
 func noSDKRetries(o *kinesis.Options) { o.RetryMaxAttempts = 1 }

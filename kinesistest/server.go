@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
+	"github.com/go-pkg/inskinesis/internal/transport"
 )
 
 const (
@@ -274,28 +276,8 @@ func (s *Server) HTTPClient() *http.Client {
 func newHTTPClient() (*http.Client, *http.Transport) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: bodyTransport{tr}}, tr
+	return &http.Client{Transport: transport.RoundTripper(tr)}, tr
 }
-
-// bodyTransport passes requests to base with their body's WriteTo hidden
-// (see Server.HTTPClient).
-type bodyTransport struct{ base http.RoundTripper }
-
-func (t bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return t.base.RoundTrip(r)
-	}
-	r2 := new(http.Request)
-	*r2 = *r
-	r2.Body = readOnlyBody{r.Body}
-	return t.base.RoundTrip(r2)
-}
-
-// readOnlyBody is an io.ReadCloser and nothing more.
-type readOnlyBody struct{ rc io.ReadCloser }
-
-func (b readOnlyBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
-func (b readOnlyBody) Close() error               { return b.rc.Close() }
 
 // SetFaults replaces the injected faults from the next write request on and
 // reseeds the generator with f.Seed. It returns an error, and changes

@@ -569,10 +569,10 @@ func aggKinesalite(t *testing.T) *kinesis.Client {
 	})
 }
 
-// aggLiteStream creates a fresh kinesalite stream of the given shards, waits
-// until it is ACTIVE, and deletes it when t ends (kinesalite keeps every
-// record in memory).
-func aggLiteStream(t *testing.T, ctx context.Context, c *kinesis.Client, shards int) string {
+// aggSDKStream creates a stream of the given shards under a fresh name
+// through the SDK, waits until it is ACTIVE, and deletes it when t ends
+// (kinesalite keeps every record in memory).
+func aggSDKStream(t *testing.T, ctx context.Context, c *kinesis.Client, shards int) string {
 	t.Helper()
 	name := "inskinesis-agg-" + uuid.NewString()[:8]
 	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(int32(shards))})
@@ -580,14 +580,14 @@ func aggLiteStream(t *testing.T, ctx context.Context, c *kinesis.Client, shards 
 	t.Cleanup(func() {
 		_, _ = c.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: aws.String(name)})
 	})
-	aggWaitLite(t, ctx, c, name, shards)
+	aggWaitStream(t, ctx, c, name, shards)
 	return name
 }
 
-// aggWaitLite polls DescribeStreamSummary and ListShards, for at most 10 s,
+// aggWaitStream polls DescribeStreamSummary and ListShards, for at most 10 s,
 // until the stream is ACTIVE with `open` open shards: kinesalite creates and
 // reshards asynchronously.
-func aggWaitLite(t *testing.T, ctx context.Context, c *kinesis.Client, name string, open int) {
+func aggWaitStream(t *testing.T, ctx context.Context, c *kinesis.Client, name string, open int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -621,10 +621,10 @@ func aggOpenShards(ctx context.Context, c *kinesis.Client, name string) (int, er
 	return n, nil
 }
 
-// aggReadLite reads every record of every shard of a stream, open or closed,
+// aggReadStream reads every record of every shard of a stream, open or closed,
 // through GetShardIterator (TRIM_HORIZON) and GetRecords, as a consumer
 // would, with each shard's hash key range.
-func aggReadLite(t *testing.T, ctx context.Context, c *kinesis.Client, name string) ([]aggStored, map[string]types.HashKeyRange) {
+func aggReadStream(t *testing.T, ctx context.Context, c *kinesis.Client, name string) ([]aggStored, map[string]types.HashKeyRange) {
 	t.Helper()
 	// Without a ShardFilter, ListShards lists closed shards too.
 	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(name)})
@@ -663,18 +663,8 @@ func aggReadLite(t *testing.T, ctx context.Context, c *kinesis.Client, name stri
 // TestAggregationKinesalite runs the stream with aggregation against
 // kinesalite and reads everything back through GetRecords on every shard,
 // checking the KCL rule for each aggregate on the shard it was read from
-// and that every record arrived once.
-//
-// With a SplitShard between two halves of the records, the stream's shard
-// map is stale when the second half starts: no producer can know of a
-// reshard before it writes. The aggregates it then packs for the parent's
-// range land on one child and may hold records of the other; the KCL drops
-// such an aggregate. The stream must notice (the shard Kinesis reports is
-// not the one it predicted), read the map again, send those records again
-// in aggregates of the right children, and mark them MaybeDuplicate. So
-// the stream is read as the KCL reads it: without the aggregates it drops,
-// every record must be there exactly once, and every record of a dropped
-// aggregate must be one put after the split and reported MaybeDuplicate.
+// and that every record arrived once. TestAggregationSplitShard runs
+// against kinesalite too.
 func TestAggregationKinesalite(t *testing.T) {
 	c := aggKinesalite(t)
 	lim := aggLimits{maxBytes: inskinesis.DefaultAggregationMaxBytes, maxCount: inskinesis.DefaultAggregationMaxCount}
@@ -682,104 +672,134 @@ func TestAggregationKinesalite(t *testing.T) {
 	t.Run("three shards, 5,000 records", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		name := aggLiteStream(t, ctx, c, 3)
+		name := aggSDKStream(t, ctx, c, 3)
 		s, err := inskinesis.NewKinesis(aggConfig(name, c))
 		require.NoError(t, err)
 		events := aggEvents(5000, 3, 5)
 		aggPut(t, s, events)
 
-		stored, ranges := aggReadLite(t, ctx, c, name)
+		stored, ranges := aggReadStream(t, ctx, c, name)
 		sum, _ := aggCheck(t, stored, ranges, events, lim)
 		t.Logf("%d user records in %d Kinesis records (%d aggregates)", sum.userRecords, sum.kinesisRecords, sum.aggregates)
 		require.Positive(t, sum.aggregates)
 		require.Less(t, sum.kinesisRecords*10, len(events), "Kinesis records, against records put")
 	})
 
-	t.Run("SplitShard between two halves", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		name := aggLiteStream(t, ctx, c, 2)
-		s, err := inskinesis.NewKinesis(aggConfig(name, c))
-		require.NoError(t, err)
-		defer s.FlushAndStopStreaming()
-		events := aggEvents(6000, 4, 5)
-		half := len(events) / 2
+}
 
-		var mu sync.Mutex
-		results := make(map[int]inskinesis.Result[aggEvent], len(events))
-		onResult := func(r inskinesis.Result[aggEvent]) {
-			mu.Lock()
-			defer mu.Unlock()
-			if _, dup := results[r.Record.ID]; dup {
-				t.Errorf("record %d has a second outcome", r.Record.ID)
-			}
-			results[r.Record.ID] = r
-		}
-		for _, e := range events[:half] {
-			require.NoError(t, s.PutAsync(ctx, e, onResult))
-		}
-		require.NoError(t, s.Flush(ctx))
+// TestAggregationSplitShard puts records with aggregation on in two halves,
+// and between them splits one of the stream's two shards through the SDK;
+// then it reads every shard, closed parent included, through
+// GetShardIterator and GetRecords, against kinesistest and, when
+// INSKINESIS_KINESALITE_ENDPOINT names one, kinesalite.
+//
+// The stream's shard map is stale when the second half starts: no producer
+// can know of a reshard before it writes. The aggregates it then packs for
+// the parent's range land on one child and may hold records of the other;
+// the KCL drops such an aggregate. The stream must notice (the shard
+// Kinesis reports is not the one it predicted), read the map again, send
+// those records again in aggregates of the right children, and mark them
+// MaybeDuplicate. So the stream is read as the KCL reads it: without the
+// aggregates it drops, every record must be there exactly once, and every
+// record of a dropped aggregate must be one put after the split and
+// reported MaybeDuplicate. Each record's Result must name where the KCL
+// reads it.
+func TestAggregationSplitShard(t *testing.T) {
+	t.Run("kinesistest", func(t *testing.T) {
+		srv := kinesistest.Start(t)
+		aggSplitShard(t, srv.Client())
+	})
+	t.Run("kinesalite", func(t *testing.T) {
+		aggSplitShard(t, aggKinesalite(t))
+	})
+}
 
-		// Split the first shard in the middle of its range.
-		out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(name)})
-		require.NoError(t, err)
-		require.Len(t, out.Shards, 2)
-		parent := out.Shards[0]
-		lo, ok1 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
-		hi, ok2 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
-		require.True(t, ok1 && ok2, "hash key range %+v", parent.HashKeyRange)
-		mid := new(big.Int).Add(lo, hi)
-		mid.Rsh(mid, 1)
-		_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{
-			StreamName:         aws.String(name),
-			ShardToSplit:       parent.ShardId,
-			NewStartingHashKey: aws.String(mid.String()),
-		})
-		require.NoError(t, err)
-		aggWaitLite(t, ctx, c, name, 3)
+func aggSplitShard(t *testing.T, c *kinesis.Client) {
+	lim := aggLimits{maxBytes: inskinesis.DefaultAggregationMaxBytes, maxCount: inskinesis.DefaultAggregationMaxCount, resharded: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := aggSDKStream(t, ctx, c, 2)
+	s, err := inskinesis.NewKinesis(aggConfig(name, c))
+	require.NoError(t, err)
+	defer s.FlushAndStopStreaming()
+	events := aggEvents(6000, 4, 5)
+	half := len(events) / 2
 
-		for _, e := range events[half:] {
-			require.NoError(t, s.PutAsync(ctx, e, onResult))
-		}
-		// FlushAndStopStreaming with a deadline, so that a stream that
-		// never settles fails the test instead of hanging it.
-		stop, cancelStop := context.WithTimeout(ctx, 30*time.Second)
-		defer cancelStop()
-		require.NoError(t, s.Close(stop), "stopping the stream after the split")
+	var mu sync.Mutex
+	results := make(map[int]inskinesis.Result[aggEvent], len(events))
+	onResult := func(r inskinesis.Result[aggEvent]) {
 		mu.Lock()
 		defer mu.Unlock()
-		require.Len(t, results, len(events), "records with an outcome")
-		for id, r := range results {
-			require.NoError(t, r.Err, "record %d", id)
+		if _, dup := results[r.Record.ID]; dup {
+			t.Errorf("record %d has a second outcome", r.Record.ID)
 		}
+		results[r.Record.ID] = r
+	}
+	for _, e := range events[:half] {
+		require.NoError(t, s.PutAsync(ctx, e, onResult))
+	}
+	require.NoError(t, s.Flush(ctx))
 
-		stored, ranges := aggReadLite(t, ctx, c, name)
-		require.Len(t, ranges, 4, "shards: two at creation, two children of the split")
-		sum, where := aggCheck(t, stored, ranges, events, aggLimits{maxBytes: lim.maxBytes, maxCount: lim.maxCount, resharded: true})
-		t.Logf("%d user records in %d Kinesis records (%d aggregates); %d aggregates with %d records landed on a child that does not own all of them, and were sent again",
-			sum.userRecords, sum.kinesisRecords, sum.aggregates, sum.droppedAggregates, len(sum.dropped))
-		require.Positive(t, sum.aggregates)
-
-		for id, n := range sum.dropped {
-			require.GreaterOrEqual(t, id, half, "record %d, put before the split, is in an aggregate the KCL drops", id)
-			require.Equal(t, 1, n, "record %d is in %d aggregates the KCL drops", id, n)
-			require.True(t, results[id].MaybeDuplicate, "record %d was written in an aggregate the KCL drops, then again; its Result must say MaybeDuplicate", id)
-		}
-		parentID := aws.ToString(parent.ShardId)
-		for _, e := range events {
-			loc, ok := where[e.ID]
-			if !ok {
-				continue // aggCheck reported it
-			}
-			r := results[e.ID]
-			require.Equal(t, loc.shardID, r.ShardID, "record %d: Result.ShardID, against where the KCL reads it", e.ID)
-			require.Equal(t, loc.seq, r.SequenceNumber, "record %d: Result.SequenceNumber, against where the KCL reads it", e.ID)
-			// The second half went to the children, not the closed parent.
-			if e.ID >= half {
-				require.NotEqual(t, parentID, loc.shardID, "record %d, put after the split, was read from the closed parent", e.ID)
-			}
-		}
+	// Split the first shard in the middle of its range.
+	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(name)})
+	require.NoError(t, err)
+	require.Len(t, out.Shards, 2)
+	parent := out.Shards[0]
+	lo, ok1 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
+	hi, ok2 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
+	require.True(t, ok1 && ok2, "hash key range %+v", parent.HashKeyRange)
+	mid := new(big.Int).Add(lo, hi)
+	mid.Rsh(mid, 1)
+	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{
+		StreamName:         aws.String(name),
+		ShardToSplit:       parent.ShardId,
+		NewStartingHashKey: aws.String(mid.String()),
 	})
+	require.NoError(t, err)
+	aggWaitStream(t, ctx, c, name, 3)
+
+	for _, e := range events[half:] {
+		require.NoError(t, s.PutAsync(ctx, e, onResult))
+	}
+	// FlushAndStopStreaming with a deadline, so that a stream that
+	// never settles fails the test instead of hanging it.
+	stop, cancelStop := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelStop()
+	require.NoError(t, s.Close(stop), "stopping the stream after the split")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, results, len(events), "records with an outcome")
+	for id, r := range results {
+		require.NoError(t, r.Err, "record %d", id)
+	}
+	require.EqualValues(t, len(events), s.Stats().Delivered, "Stats().Delivered counts each record once")
+
+	stored, ranges := aggReadStream(t, ctx, c, name)
+	require.Len(t, ranges, 4, "shards: two at creation, two children of the split")
+	sum, where := aggCheck(t, stored, ranges, events, lim)
+	t.Logf("%d user records in %d Kinesis records (%d aggregates); %d aggregates with %d records landed on a child that does not own all of them, and were sent again",
+		sum.userRecords, sum.kinesisRecords, sum.aggregates, sum.droppedAggregates, len(sum.dropped))
+	require.Positive(t, sum.aggregates)
+
+	for id, n := range sum.dropped {
+		require.GreaterOrEqual(t, id, half, "record %d, put before the split, is in an aggregate the KCL drops", id)
+		require.Equal(t, 1, n, "record %d is in %d aggregates the KCL drops", id, n)
+		require.True(t, results[id].MaybeDuplicate, "record %d was written in an aggregate the KCL drops, then again; its Result must say MaybeDuplicate", id)
+	}
+	parentID := aws.ToString(parent.ShardId)
+	for _, e := range events {
+		loc, ok := where[e.ID]
+		if !ok {
+			continue // aggCheck reported it
+		}
+		r := results[e.ID]
+		require.Equal(t, loc.shardID, r.ShardID, "record %d: Result.ShardID, against where the KCL reads it", e.ID)
+		require.Equal(t, loc.seq, r.SequenceNumber, "record %d: Result.SequenceNumber, against where the KCL reads it", e.ID)
+		// The second half went to the children, not the closed parent.
+		if e.ID >= half {
+			require.NotEqual(t, parentID, loc.shardID, "record %d, put after the split, was read from the closed parent", e.ID)
+		}
+	}
 }
 
 // TestShardRateLimitAvoidsThrottling sends the same burst of records to one

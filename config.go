@@ -160,7 +160,11 @@ type Config[T any] struct {
 	// shard from a shard map it reads with ListShards (Client must then also
 	// implement ListShardsAPI) and refreshes it when the stream reshards.
 	// Each record keeps its own partition key and explicit hash key inside
-	// the aggregate; a lone record is sent as it is. Raise MaxBatchSize
+	// the aggregate; a lone record is sent as it is. After a reshard, an
+	// aggregate may land on a shard that does not own all its records; the
+	// KCL drops such an aggregate, so the stream sends those records again
+	// and marks them MaybeDuplicate (a consumer that does not check shard
+	// ranges sees them twice). Raise MaxBatchSize
 	// with it (to several thousand records): the stream seals its aggregates
 	// early whenever it holds MaxBatchSize records. Default false.
 	AggregateRecords bool

@@ -52,8 +52,8 @@ type loop[T any] struct {
 	settled  []*record[T]
 	calls    []*record[T]
 
-	// Records and bytes delivered by the response being handled, added to
-	// the stream's counters once per response rather than per record.
+	// Records and bytes delivered in this round of the loop, added to the
+	// stream's counters once per round rather than per record.
 	nDelivered, bytesDelivered int64
 }
 
@@ -364,16 +364,13 @@ func (l *loop[T]) handle(q *request[T]) {
 			}
 			l.retryOrFail(r, c, recErr)
 		}
-		st.delivered.Add(l.nDelivered)
-		st.deliveredBytes.Add(l.bytesDelivered)
-		l.nDelivered, l.bytesDelivered = 0, 0
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 }
 
-// delivered settles an entry Kinesis wrote. handle adds the counts to the
-// stream's counters once the response is done.
+// delivered settles an entry Kinesis wrote. settle adds the counts to the
+// stream's counters once per round of the loop.
 func (l *loop[T]) delivered(r *record[T]) {
 	l.nDelivered += int64(r.weight())
 	if len(r.children) == 0 {
@@ -535,6 +532,11 @@ func (l *loop[T]) done(r *record[T]) {
 // settle reports the failures of this round, gives the space of every
 // settled record back to Put, and passes records on to their callbacks.
 func (l *loop[T]) settle() {
+	if l.nDelivered > 0 {
+		l.s.stats.delivered.Add(l.nDelivered)
+		l.s.stats.deliveredBytes.Add(l.bytesDelivered)
+		l.nDelivered, l.bytesDelivered = 0, 0
+	}
 	// Failing a record may release a parked one that fails too (after an
 	// abort), so go until no failure is left.
 	for len(l.failures) > 0 {

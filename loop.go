@@ -31,7 +31,7 @@ type loop[T any] struct {
 	// With AggregateRecords or ShardRateLimit: the shard stage.
 	stage    *stage[T]
 	stageDue time.Time // when the next builder of the stage falls due
-	restaged bool      // records went back to the stage since sealDue ran
+	restaged bool      // records went into the stage since sealDue last ran
 
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
@@ -133,8 +133,15 @@ func (l *loop[T]) run() {
 		}
 		l.scheduleRetries()
 		l.promoteRetries()
-		l.dispatch()
-		l.settle()
+		// Settling can release records parked behind their key, into the
+		// queue or a builder of the shard stage: dispatch again for them.
+		for {
+			l.dispatch()
+			l.settle()
+			if !l.restaged || l.stage == nil {
+				break
+			}
+		}
 		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing) {
 			return
 		}
@@ -250,8 +257,8 @@ func (l *loop[T]) dispatch() {
 			l.s.stats.inFlightRecords.Add(int64(q.weight))
 			go l.s.send(q)
 		}
-		// Cutting may have taken stale aggregates apart and staged their
-		// records again: seal what is due of them, and go on.
+		// Cutting may have taken stale or partly expired aggregates apart
+		// and staged their records again: seal what is due, and go on.
 		if l.stage == nil || !l.restaged || l.aborted {
 			break
 		}
@@ -278,7 +285,7 @@ func (l *loop[T]) cut() *request[T] {
 		if l.expired(r) {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
-			l.fail(r, failExpired, "Expired", nil)
+			l.expire(r)
 			continue
 		}
 		if l.stage != nil {
@@ -315,6 +322,27 @@ func (l *loop[T]) cut() *request[T] {
 	return q
 }
 
+// expire fails an entry whose RecordTTL has passed. An aggregate expires
+// when its oldest record does: its records still within their TTL go back
+// to the stage.
+func (l *loop[T]) expire(r *record[T]) {
+	if len(r.children) == 0 {
+		l.fail(r, failExpired, "Expired", nil)
+		return
+	}
+	for _, c := range r.children {
+		c.attempts = max(c.attempts, r.attempts)
+		c.maybeWritten = c.maybeWritten || r.maybeWritten
+		if l.expired(c) {
+			l.fail(c, failExpired, "Expired", nil)
+		} else {
+			c.queued = time.Time{}
+			l.stageRecord(c)
+		}
+	}
+	l.s.free(r)
+}
+
 func (l *loop[T]) expired(r *record[T]) bool {
 	return l.set.recordTTL > 0 && l.now.Sub(r.born) >= l.set.recordTTL
 }
@@ -330,7 +358,7 @@ func (l *loop[T]) handle(q *request[T]) {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err)
 		if c.Throttled {
-			st.throttled.Add(int64(len(q.recs)))
+			st.throttled.Add(int64(q.weight))
 		}
 		for _, r := range q.recs {
 			l.retryOrFail(r, c, q.err)

@@ -36,7 +36,8 @@ type record[T any] struct {
 	children []*record[T]       // an aggregate when not empty: the records packed in it
 	hash     hashkey.Uint128    // the hash key that routes the record
 	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
-	snap     *shardmap.Snapshot // the shard map of the prediction
+	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
+	solo     bool               // send as a plain record, never in an aggregate
 }
 
 // maxPooledData bounds the encoding buffer a pooled record keeps, so that a
@@ -122,13 +123,14 @@ func (s *Stream[T]) send(q *request[T]) {
 // so that the loop never waits for a callback, and a callback may block in
 // Put without deadlocking the stream.
 type callbacks[T any] struct {
-	s      *Stream[T]
-	mu     sync.Mutex
-	queue  []*record[T]
-	spare  []*record[T]
-	closed bool
-	wake   chan struct{}
-	done   chan struct{}
+	s       *Stream[T]
+	mu      sync.Mutex
+	queue   []*record[T]
+	spare   []*record[T]
+	closed  bool
+	running int // records of the batch being called back
+	wake    chan struct{}
+	done    chan struct{}
 }
 
 func newCallbacks[T any](s *Stream[T]) *callbacks[T] {
@@ -140,6 +142,14 @@ func (c *callbacks[T]) push(rs []*record[T]) {
 	c.queue = append(c.queue, rs...)
 	c.mu.Unlock()
 	c.signal()
+}
+
+// pending is the number of records waiting for their callbacks, the one
+// running included.
+func (c *callbacks[T]) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue) + c.running
 }
 
 func (c *callbacks[T]) close() {
@@ -171,6 +181,7 @@ func (c *callbacks[T]) run() {
 		}
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
+		c.running = len(batch)
 		c.mu.Unlock()
 		for _, r := range batch {
 			c.call(r)
@@ -179,6 +190,7 @@ func (c *callbacks[T]) run() {
 		clear(batch)
 		c.mu.Lock()
 		c.spare = batch[:0]
+		c.running = 0
 		c.mu.Unlock()
 	}
 }

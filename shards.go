@@ -2,6 +2,7 @@ package inskinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,6 +85,13 @@ func (r *record[T]) weight() int {
 // aggregate, or to the back of the queue.
 func (l *loop[T]) stageRecord(r *record[T]) {
 	st := l.stage
+	l.restaged = true
+	if r.solo {
+		// It was in an aggregate that landed on a shard the map does not
+		// know: a plain record routes itself, whatever the map says.
+		l.push(r, false)
+		return
+	}
 	if r.snap != st.snap {
 		// Keys were checked by Put, so the hash key parses.
 		r.hash, _ = hashkey.ForRecord(r.key, r.hashKey)
@@ -91,6 +99,7 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 		sh, ok := st.snap.Lookup(r.hash)
 		if !ok { // a gap in the map, mid-reshard: send it as it is
 			r.shard = shardmap.Shard{}
+			l.refresh(st.snap)
 			l.push(r, false)
 			return
 		}
@@ -175,11 +184,11 @@ func (l *loop[T]) sealDue(now bool) time.Time {
 // dissolve takes an aggregate apart and stages its records again, against
 // the current shard map.
 func (l *loop[T]) dissolve(c *record[T]) {
-	l.restaged = true
 	kids := c.children
 	for _, r := range kids {
 		r.attempts = max(r.attempts, c.attempts)
 		r.maybeWritten = r.maybeWritten || c.maybeWritten
+		r.solo = r.solo || c.solo
 		r.queued = time.Time{}
 		r.snap = nil
 		l.stageRecord(r)
@@ -191,6 +200,9 @@ func (l *loop[T]) dissolve(c *record[T]) {
 // refreshes the prediction of an entry whose shard did not change.
 func (l *loop[T]) current(r *record[T]) bool {
 	st := l.stage
+	if r.snap == nil { // to be taken apart (see verify)
+		return false
+	}
 	if r.snap == st.snap || r.shard.ID == "" {
 		return true
 	}
@@ -212,24 +224,27 @@ func (l *loop[T]) landed(r *record[T]) {
 		l.delivered(r)
 		return
 	}
-	l.refresh()
+	l.refresh(r.snap)
 	if len(r.children) == 0 {
 		l.delivered(r)
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		l.verify(r, sh)
+		l.verify(r, sh, false)
 		return
 	}
 	st.unverified = append(st.unverified, r)
 }
 
 // verify delivers aggregate r if every record in it is inside sh, and sends
-// them again otherwise.
-func (l *loop[T]) verify(r *record[T], sh shardmap.Shard) {
+// them again otherwise. solo sends them as plain records: the map does not
+// know the shard r landed on, so aggregating them again could go astray
+// again.
+func (l *loop[T]) verify(r *record[T], sh shardmap.Shard, solo bool) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
+			r.solo = solo
 			r.maybeWritten = true
 			l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
 				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
@@ -239,19 +254,29 @@ func (l *loop[T]) verify(r *record[T], sh shardmap.Shard) {
 	l.delivered(r)
 }
 
-// refresh reads the shard map again in the background, once at a time.
-func (l *loop[T]) refresh() {
+// refresh reads the shard map again in the background, once at a time,
+// unless the map has moved on from seen already. A panic of the client
+// fails the refresh, not the program.
+func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 	st := l.stage
 	if st.refreshing {
 		return
 	}
+	if seen == nil {
+		seen = st.snap
+	}
 	st.refreshing = true
-	seen := st.snap
 	go func() {
+		res := snapResult{err: errors.New("inskinesis: shard map refresh did not finish")}
+		defer func() {
+			if p := recover(); p != nil {
+				res = snapResult{err: fmt.Errorf("inskinesis: ListShards panicked: %v", p)}
+			}
+			st.snapc <- res
+		}()
 		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
 		defer cancel()
-		snap, err := st.m.RefreshIfCurrent(ctx, seen)
-		st.snapc <- snapResult{snap, err}
+		res.snap, res.err = st.m.RefreshIfCurrent(ctx, seen)
 	}()
 }
 
@@ -286,7 +311,7 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
-		l.verify(r, sh)
+		l.verify(r, sh, !ok)
 	}
 }
 

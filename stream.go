@@ -201,8 +201,14 @@ func (s *Stream[T]) TryPut(record T) error {
 // of one key with OrderByKey, in Put order), and never on the caller's
 // goroutine. A callback may call Put and its variants; it must not call
 // Flush, Close or FlushAndStopStreaming, which wait for callbacks to finish.
-// A slow callback delays other callbacks, not the stream. Flush returns
-// only after the callbacks of the records it waits for have returned.
+// A slow callback delays other callbacks, not the stream: a record's buffer
+// space is given back when its outcome is known, before its callback runs,
+// so that a callback blocked in Put cannot deadlock the stream. Records
+// waiting for their callback are therefore not bounded by MaxBatchSize:
+// keep callbacks quick (or hand results on to a bounded channel of your
+// own); Stats().PendingCallbacks shows the backlog. Flush, and shutdown,
+// return only after the callbacks of the records they wait for have
+// returned.
 func (s *Stream[T]) PutAsync(ctx context.Context, record T, fn func(Result[T])) error {
 	return s.put(ctx, record, fn, true)
 }
@@ -331,6 +337,7 @@ type Stats struct {
 	Throttled        int64 // record failures due to throttling, per record or per call
 	Failed           int64 // records reported as not delivered
 	ErrorsDropped    int64 // errors Error's full channel could not take
+	PendingCallbacks int   // outcomes waiting for their PutAsync callback
 }
 
 type counters struct {
@@ -355,6 +362,7 @@ func (s *Stream[T]) Stats() Stats {
 		Throttled:        c.throttled.Load(),
 		Failed:           c.failed.Load(),
 		ErrorsDropped:    c.errorsDropped.Load(),
+		PendingCallbacks: s.cbs.pending(),
 	}
 }
 

@@ -288,29 +288,27 @@ func (l *loop[T]) cut() *request[T] {
 			l.expire(r)
 			continue
 		}
-		if l.stage != nil {
-			if len(r.children) > 0 && !l.current(r) {
-				l.queue.PopFront()
-				l.queueBytes -= r.size
-				l.dissolve(r)
-				continue
-			}
-			if d := l.rateDelay(r); d > 0 {
-				l.queue.PopFront()
-				l.queueBytes -= r.size
-				held = append(held, r)
-				if wait == 0 || d < wait {
-					wait = d
-				}
-				continue
-			}
+		if len(r.children) > 0 && !l.current(r) {
+			l.queue.PopFront()
+			l.queueBytes -= r.size
+			l.dissolve(r)
+			continue
 		}
-		if !acc.Add(r.size) {
+		if !acc.Fits(r.size) {
 			break
 		}
+		if d := l.takeRate(r); d > 0 {
+			l.queue.PopFront()
+			l.queueBytes -= r.size
+			held = append(held, r)
+			if wait == 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		acc.Add(r.size)
 		l.queue.PopFront()
 		l.queueBytes -= r.size
-		l.takeRate(r)
 		r.attempts++
 		q.add(r)
 		q.weight += r.weight()

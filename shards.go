@@ -315,19 +315,13 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 	}
 }
 
-// rateDelay says how long entry r must wait for its shard's rate, taking
-// its share of the rate when it need not wait.
-func (l *loop[T]) rateDelay(r *record[T]) time.Duration {
+// takeRate takes entry r's share of its shard's rate and returns 0, or
+// takes nothing and returns how long r must wait for it.
+func (l *loop[T]) takeRate(r *record[T]) time.Duration {
 	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" {
 		return 0
 	}
-	return l.stage.lim.Delay(r.shard.ID, 1, r.size)
-}
-
-func (l *loop[T]) takeRate(r *record[T]) {
-	if l.stage != nil && l.stage.lim != nil && r.shard.ID != "" {
-		l.stage.lim.Take(r.shard.ID, 1, r.size)
-	}
+	return l.stage.lim.Take(r.shard.ID, 1, r.size)
 }
 
 // throttledShard tells the rate limiter that Kinesis throttled r's shard.

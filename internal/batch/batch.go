@@ -31,12 +31,17 @@ func (a *Acc) Reset() { a.n, a.bytes = 0, 0 }
 // an entry larger than MaxBytes travels alone instead of never leaving:
 // callers reject entries that no request may carry before they get here.
 func (a *Acc) Add(size int) bool {
-	if a.n > 0 && (a.n >= a.lim.MaxRecords || a.bytes+size > a.lim.MaxBytes) {
+	if !a.Fits(size) {
 		return false
 	}
 	a.n++
 	a.bytes += size
 	return true
+}
+
+// Fits reports whether Add would take an entry of the given size.
+func (a *Acc) Fits(size int) bool {
+	return a.n == 0 || (a.n < a.lim.MaxRecords && a.bytes+size <= a.lim.MaxBytes)
 }
 
 // Len is the number of entries counted.

@@ -190,9 +190,9 @@ type Config[T any] struct {
 	// default AWS configuration chain for Region, whose HTTP client hides
 	// request bodies' WriteTo from net/http (a race between the SDK and
 	// net/http can otherwise close a connection under a response, making a
-	// written call look failed; do the same for a client of your own, see
-	// kinesistest.Server.HTTPClient). The stream turns the client's own
-	// retries off for PutRecords, since it retries itself.
+	// written call look failed; wrap a client of your own with HTTPClient).
+	// The stream turns the client's own retries off for PutRecords, since
+	// it retries itself.
 	Client PutRecordsAPI
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/codec/json"
-	"github.com/go-pkg/inskinesis/internal/transport"
 	"github.com/go-pkg/inskinesis/partition"
 )
 
@@ -129,7 +128,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if err != nil {
 			return nil, fmt.Errorf("inskinesis: load AWS config: %w", err)
 		}
-		awsCfg.HTTPClient = transport.Client(awsCfg.HTTPClient)
+		awsCfg.HTTPClient = HTTPClient(awsCfg.HTTPClient)
 		client = kinesis.NewFromConfig(awsCfg)
 	}
 	s := &Stream[T]{

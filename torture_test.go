@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -189,4 +190,18 @@ func TestDefaultClientFromRegion(t *testing.T) {
 	stored, err := srv.Records("env")
 	require.NoError(t, err)
 	assert.Len(t, stored, 10)
+}
+
+// TestHTTPClientWrapsOwnClient sends through a client built by hand with
+// HTTPClient, as the doc comment shows.
+func TestHTTPClientWrapsOwnClient(t *testing.T) {
+	srv := kinesistest.Start(t)
+	require.NoError(t, srv.CreateStream("own", 1))
+	client := srv.Client(func(o *kinesis.Options) { o.HTTPClient = inskinesis.HTTPClient(nil) })
+	s, err := inskinesis.NewKinesis(inskinesis.Config[tortureRecord]{StreamName: "own", Client: client})
+	require.NoError(t, err)
+	for _, r := range s.PutSync(context.Background(), tortureRecord{ID: 1}, tortureRecord{ID: 2}) {
+		assert.NoError(t, r.Err)
+	}
+	s.FlushAndStopStreaming()
 }

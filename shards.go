@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-pkg/inskinesis/internal/aggregate"
+	"github.com/go-pkg/inskinesis/internal/batch"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
 	"github.com/go-pkg/inskinesis/internal/ratelimit"
 	"github.com/go-pkg/inskinesis/internal/retry"
@@ -23,6 +24,7 @@ type stage[T any] struct {
 	lim        *ratelimit.Limiter // nil without ShardRateLimit
 	agg        aggregate.Limits   // MaxBytes 0 without AggregateRecords
 	builders   map[string]*shardBuilder[T]
+	due        batch.Queue[dueBuilder[T]] // builders holding records, by when they fall due
 	refreshing bool
 	snapc      chan snapResult
 	// Aggregates that landed on a shard the map does not know yet: the
@@ -30,7 +32,15 @@ type stage[T any] struct {
 	unverified []*record[T]
 }
 
+// dueBuilder is a builder in the due queue; the entry is stale once the
+// builder was sealed after it was queued (gen moved on).
+type dueBuilder[T any] struct {
+	sb  *shardBuilder[T]
+	gen uint64
+}
+
 type shardBuilder[T any] struct {
+	gen    uint64 // counts seals
 	b      *aggregate.Builder
 	shard  shardmap.Shard
 	recs   []*record[T]
@@ -126,8 +136,13 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 		l.push(r, false)
 		return
 	}
-	if len(sb.recs) == 0 || r.queued.Before(sb.oldest) {
+	switch {
+	case len(sb.recs) == 0: // falls due after the builders already waiting
 		sb.oldest = r.queued
+		st.due.PushBack(dueBuilder[T]{sb, sb.gen})
+	case r.queued.Before(sb.oldest): // a record sent again: due at once
+		sb.oldest = r.queued
+		st.due.PushFront(dueBuilder[T]{sb, sb.gen})
 	}
 	if len(sb.recs) == 0 || r.born.Before(sb.born) {
 		sb.born = r.born
@@ -156,29 +171,36 @@ func (l *loop[T]) seal(sb *shardBuilder[T]) {
 		}
 		l.push(c, false)
 	}
+	sb.reset()
+}
+
+// reset empties the builder without sealing it.
+func (sb *shardBuilder[T]) reset() {
 	sb.b.Reset()
 	clear(sb.recs)
 	sb.recs = sb.recs[:0]
+	sb.gen++
 }
 
-// sealDue seals the builders whose records should go now, and returns when
-// the next one falls due (zero if none).
+// sealDue seals the builders whose records should go now (all of them when
+// now is set), and returns when the next one falls due (zero if none). It
+// looks only at the builders that fall due, not at every shard's.
 func (l *loop[T]) sealDue(now bool) time.Time {
-	var next time.Time
-	for _, sb := range l.stage.builders {
-		if len(sb.recs) == 0 {
+	q := &l.stage.due
+	for q.Len() > 0 {
+		e := q.Front()
+		if e.gen != e.sb.gen || len(e.sb.recs) == 0 {
+			q.PopFront() // sealed since
 			continue
 		}
-		due := sb.oldest.Add(l.set.flushInterval)
-		if now || !l.now.Before(due) {
-			l.seal(sb)
-			continue
+		due := e.sb.oldest.Add(l.set.flushInterval)
+		if !now && l.now.Before(due) {
+			return due
 		}
-		if next.IsZero() || due.Before(next) {
-			next = due
-		}
+		q.PopFront()
+		l.seal(e.sb)
 	}
-	return next
+	return time.Time{}
 }
 
 // dissolve takes an aggregate apart and stages its records again, against
@@ -293,9 +315,7 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 		var waiting []*record[T]
 		for id, sb := range st.builders {
 			waiting = append(waiting, sb.recs...)
-			clear(sb.recs)
-			sb.recs = sb.recs[:0]
-			sb.b.Reset()
+			sb.reset()
 			if _, ok := st.snap.ByID(id); !ok {
 				delete(st.builders, id)
 			}
@@ -338,9 +358,7 @@ func (l *loop[T]) abortStage() {
 		for _, r := range sb.recs {
 			l.fail(r, failAborted, "Aborted", nil)
 		}
-		clear(sb.recs)
-		sb.recs = sb.recs[:0]
-		sb.b.Reset()
+		sb.reset()
 	}
 	for _, r := range st.unverified {
 		r.maybeWritten = true

@@ -20,9 +20,25 @@ if [ -z "$targets" ]; then
 	exit 1
 fi
 
+# crashers lists the inputs a target has recorded as failing, committed or
+# not, so that a run can tell whether it found a new one.
+crashers() { ls "fuzz/testdata/fuzz/$1" 2>/dev/null | sort; }
+
 failed=""
 for t in $targets; do
 	echo "=== $t ($fuzztime)"
+	before=$(crashers "$t")
+	if go test -run='^$' -fuzz="^$t\$" -fuzztime="$fuzztime" ./fuzz; then
+		continue
+	fi
+	if [ "$(crashers "$t")" != "$before" ]; then
+		failed="$failed $t" # a failing input, saved under fuzz/testdata/fuzz/$t
+		continue
+	fi
+	# No failing input was saved: the fuzzing engine itself gave up (it can
+	# report "context deadline exceeded" when -fuzztime ends while it is
+	# minimising an input). Run the target once more.
+	echo "fuzz.sh: $t failed without a failing input; running it again" >&2
 	if ! go test -run='^$' -fuzz="^$t\$" -fuzztime="$fuzztime" ./fuzz; then
 		failed="$failed $t"
 	fi

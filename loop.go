@@ -31,7 +31,7 @@ type loop[T any] struct {
 	// With AggregateRecords or ShardRateLimit: the shard stage.
 	stage    *stage[T]
 	stageDue time.Time // when the next builder of the stage falls due
-	restaged bool      // records went into the stage since sealDue last ran
+	restaged bool      // records went into the stage in this pass of dispatch and settle
 
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
@@ -46,11 +46,12 @@ type loop[T any] struct {
 	aborted bool            // a shutdown gave up
 
 	// Scratch, reused per outcome.
-	toRetry  []*record[T]
-	throttle bool
-	failures []failure[T]
-	settled  []*record[T]
-	calls    []*record[T]
+	toRetry      []*record[T]
+	throttle     bool
+	failures     []failure[T]
+	settled      []*record[T] // records with their outcome, for settle
+	settledBytes int64        // their sizes
+	calls        []*record[T]
 
 	// Records and bytes delivered in this round of the loop, added to the
 	// stream's counters once per round rather than per record.
@@ -133,12 +134,15 @@ func (l *loop[T]) run() {
 		}
 		l.scheduleRetries()
 		l.promoteRetries()
-		// Settling can release records parked behind their key, into the
-		// queue or a builder of the shard stage: dispatch again for them.
+		// Cutting can take stale or partly expired aggregates apart, and
+		// settling can release records parked behind their key: when
+		// either put records into the shard stage, its builders are due
+		// for another look.
 		for {
+			l.restaged = false
 			l.dispatch()
 			l.settle()
-			if !l.restaged || l.stage == nil {
+			if !l.restaged {
 				break
 			}
 		}
@@ -240,28 +244,20 @@ func (l *loop[T]) ready() bool {
 
 // dispatch starts calls while there is room for them and records ready.
 func (l *loop[T]) dispatch() {
-	for {
-		if l.stage != nil && !l.aborted {
-			l.restaged = false
-			l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
+	if l.stage != nil && !l.aborted {
+		l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
+	}
+	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
+		q := l.cut()
+		if len(q.recs) == 0 { // every record expired, or went back to the stage
+			l.spareReqs = append(l.spareReqs, q)
+			continue
 		}
-		for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
-			q := l.cut()
-			if len(q.recs) == 0 { // every record expired, or went back to the stage
-				l.spareReqs = append(l.spareReqs, q)
-				continue
-			}
-			l.inflight++
-			l.s.stats.requests.Add(1)
-			l.s.stats.inFlightRequests.Add(1)
-			l.s.stats.inFlightRecords.Add(int64(q.weight))
-			go l.s.send(q)
-		}
-		// Cutting may have taken stale or partly expired aggregates apart
-		// and staged their records again: seal what is due, and go on.
-		if l.stage == nil || !l.restaged || l.aborted {
-			break
-		}
+		l.inflight++
+		l.s.stats.requests.Add(1)
+		l.s.stats.inFlightRequests.Add(1)
+		l.s.stats.inFlightRecords.Add(int64(q.weight))
+		go l.s.send(q)
 	}
 	if l.queue.Len() == 0 && l.stageDue.IsZero() {
 		l.force = false
@@ -329,8 +325,7 @@ func (l *loop[T]) expire(r *record[T]) {
 		return
 	}
 	for _, c := range r.children {
-		c.attempts = max(c.attempts, r.attempts)
-		c.maybeWritten = c.maybeWritten || r.maybeWritten
+		c.inherit(r)
 		if l.expired(c) {
 			l.fail(c, failExpired, "Expired", nil)
 		} else {
@@ -501,8 +496,7 @@ func (l *loop[T]) promoteRetries() {
 func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
 	if len(r.children) > 0 {
 		for _, c := range r.children {
-			c.attempts = max(c.attempts, r.attempts)
-			c.maybeWritten = c.maybeWritten || r.maybeWritten
+			c.inherit(r)
 			l.fail(c, kind, code, cause)
 		}
 		l.s.free(r)
@@ -523,8 +517,7 @@ func (l *loop[T]) done(r *record[T]) {
 	if len(r.children) > 0 {
 		for _, c := range r.children {
 			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
-			c.attempts = max(c.attempts, r.attempts)
-			c.maybeWritten = c.maybeWritten || r.maybeWritten
+			c.inherit(r)
 			l.done(c)
 		}
 		l.s.free(r)
@@ -533,6 +526,7 @@ func (l *loop[T]) done(r *record[T]) {
 	l.held--
 	l.heldBytes -= int64(r.size)
 	l.settled = append(l.settled, r)
+	l.settledBytes += int64(r.size)
 	if l.parked == nil {
 		return
 	}
@@ -576,13 +570,9 @@ func (l *loop[T]) settle() {
 		return
 	}
 	s := l.s
-	var bytes int64
-	for _, r := range l.settled {
-		bytes += int64(r.size)
-	}
 	led := s.ledger
 	led.mu.Lock()
-	led.release(len(l.settled), bytes)
+	led.release(len(l.settled), l.settledBytes)
 	for _, r := range l.settled {
 		if r.fn == nil {
 			led.finish(r.epoch)
@@ -604,6 +594,7 @@ func (l *loop[T]) settle() {
 	}
 	clear(l.settled)
 	l.settled = l.settled[:0]
+	l.settledBytes = 0
 }
 
 // report turns a failure into one PutError for its records.

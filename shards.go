@@ -91,6 +91,16 @@ func (r *record[T]) weight() int {
 	return 1
 }
 
+// inherit merges into r what another entry carrying the same records went
+// through (an aggregate into its records, or records into their new
+// aggregate): the most attempts, whether it may have been written, and
+// whether it must go as a plain record.
+func (r *record[T]) inherit(agg *record[T]) {
+	r.attempts = max(r.attempts, agg.attempts)
+	r.maybeWritten = r.maybeWritten || agg.maybeWritten
+	r.solo = r.solo || agg.solo
+}
+
 // stageRecord predicts r's shard and passes it on: into its shard's
 // aggregate, or to the back of the queue.
 func (l *loop[T]) stageRecord(r *record[T]) {
@@ -166,8 +176,7 @@ func (l *loop[T]) seal(sb *shardBuilder[T]) {
 		c.queued, c.born = sb.oldest, sb.born
 		c.shard, c.snap = sb.shard, l.stage.snap
 		for _, r := range sb.recs {
-			c.attempts = max(c.attempts, r.attempts)
-			c.maybeWritten = c.maybeWritten || r.maybeWritten
+			c.inherit(r)
 		}
 		l.push(c, false)
 	}
@@ -208,9 +217,7 @@ func (l *loop[T]) sealDue(now bool) time.Time {
 func (l *loop[T]) dissolve(c *record[T]) {
 	kids := c.children
 	for _, r := range kids {
-		r.attempts = max(r.attempts, c.attempts)
-		r.maybeWritten = r.maybeWritten || c.maybeWritten
-		r.solo = r.solo || c.solo
+		r.inherit(c)
 		r.queued = time.Time{}
 		r.snap = nil
 		l.stageRecord(r)

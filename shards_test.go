@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-pkg/inskinesis/internal/aggregate"
+	"github.com/go-pkg/inskinesis/internal/hashkey"
 )
 
 // listingFake is fakeKinesis with a one-shard map, whose later ListShards
@@ -42,7 +43,7 @@ func (f *listingFake) ListShards(ctx context.Context, in *kinesis.ListShardsInpu
 	}
 	return &kinesis.ListShardsOutput{Shards: []types.Shard{{
 		ShardId:      aws.String("shardId-000000000000"),
-		HashKeyRange: &types.HashKeyRange{StartingHashKey: aws.String("0"), EndingHashKey: aws.String(maxHashKey)},
+		HashKeyRange: &types.HashKeyRange{StartingHashKey: aws.String("0"), EndingHashKey: aws.String(hashkey.Max().String())},
 	}}}, nil
 }
 

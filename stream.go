@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/codec/json"
+	"github.com/go-pkg/inskinesis/internal/hashkey"
 	"github.com/go-pkg/inskinesis/partition"
 )
 
@@ -407,8 +408,10 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	if s.hashKey != nil {
 		stage = ErrInvalidHashKey
 		hk := s.hashKey(v)
-		if hk != "" && !validHashKey(hk) {
-			return r, fmt.Errorf("%w: %q is not a decimal number from 0 to 2^128-1", ErrInvalidHashKey, hk)
+		if hk != "" {
+			if _, err := hashkey.Parse(hk); err != nil {
+				return r, fmt.Errorf("%w: %q is not a decimal number from 0 to 2^128-1", ErrInvalidHashKey, hk)
+			}
 		}
 		r.hashKey = hk
 	}
@@ -482,19 +485,4 @@ func checkKey(key string) error {
 		}
 	}
 	return nil
-}
-
-// maxHashKey is 2^128-1 in decimal.
-const maxHashKey = "340282366920938463463374607431768211455"
-
-func validHashKey(k string) bool {
-	if k == "" || len(k) > len(maxHashKey) || (len(k) > 1 && k[0] == '0') {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < '0' || k[i] > '9' {
-			return false
-		}
-	}
-	return len(k) < len(maxHashKey) || k <= maxHashKey
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -97,7 +98,7 @@ func Request(ctx context.Context, err error) Class {
 	}
 	if s := status(err); s != 0 {
 		if code == "" || code == "UnknownError" {
-			code = "HTTP" + itoa(s)
+			code = "HTTP" + strconv.Itoa(s)
 		}
 		switch {
 		case s == 429:
@@ -141,17 +142,6 @@ func status(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for n > 0 || i == len(b) {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // Backoff computes exponential backoff with full jitter: the n-th retry

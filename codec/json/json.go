@@ -36,6 +36,7 @@ import (
 	"sync"
 
 	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/codec/internal/appendbuf"
 )
 
 // Codec encodes records of type T as JSON with encoding/json.
@@ -57,10 +58,10 @@ var _ codec.Codec[struct{}] = Codec[struct{}]{}
 // cycle, or a failing MarshalJSON or MarshalText method.
 func (Codec[T]) Encode(dst []byte, v T) ([]byte, error) {
 	e := encoderPool.Get().(*appendEncoder)
-	e.w.buf = dst
+	e.w.Buf = dst
 	err := e.enc.Encode(v)
-	out := e.w.buf
-	e.w.buf = nil // do not keep the caller's buffer in the pool
+	out := e.w.Buf
+	e.w.Buf = nil // do not keep the caller's buffer in the pool
 	encoderPool.Put(e)
 	if err != nil {
 		return dst, fmt.Errorf("codec/json: encode %s: %w", reflect.TypeFor[T](), err)
@@ -91,18 +92,8 @@ func (Codec[T]) Decode(data []byte) (T, error) {
 
 // appendEncoder is a json.Encoder whose writer appends to a caller's slice.
 type appendEncoder struct {
-	w   appendWriter
+	w   appendbuf.Writer
 	enc *stdjson.Encoder
-}
-
-// appendWriter is an io.Writer that appends to buf; it never fails.
-type appendWriter struct {
-	buf []byte
-}
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	return len(p), nil
 }
 
 // encoderPool caches appendEncoders between calls. It holds no record data:

@@ -59,6 +59,7 @@ import (
 	vmsgpack "github.com/vmihailenco/msgpack/v5"
 
 	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/codec/internal/appendbuf"
 )
 
 // Codec encodes records of type T as MessagePack.
@@ -78,10 +79,10 @@ var _ codec.Codec[struct{}] = Codec[struct{}]{}
 // custom encoding method fails.
 func (Codec[T]) Encode(dst []byte, v T) ([]byte, error) {
 	e := encoderPool.Get().(*appendEncoder)
-	e.w.buf = dst
+	e.w.Buf = dst
 	err := e.enc.Encode(v)
-	out := e.w.buf
-	e.w.buf = nil // do not keep the caller's buffer in the pool
+	out := e.w.Buf
+	e.w.Buf = nil // do not keep the caller's buffer in the pool
 	encoderPool.Put(e)
 	if err != nil {
 		return dst, fmt.Errorf("codec/msgpack: encode %s: %w", reflect.TypeFor[T](), err)
@@ -128,24 +129,8 @@ func (Codec[T]) Decode(data []byte) (v T, err error) {
 
 // appendEncoder is a msgpack encoder whose writer appends to a caller's slice.
 type appendEncoder struct {
-	w   appendWriter
+	w   appendbuf.Writer
 	enc *vmsgpack.Encoder
-}
-
-// appendWriter appends to buf; it never fails. It has WriteByte so that the
-// library uses it directly instead of wrapping it.
-type appendWriter struct {
-	buf []byte
-}
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	return len(p), nil
-}
-
-func (w *appendWriter) WriteByte(c byte) error {
-	w.buf = append(w.buf, c)
-	return nil
 }
 
 // readerDecoder is a msgpack decoder reading from a reusable guardReader,

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	stdjson "encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/codec/internal/codectest"
 	"github.com/go-pkg/inskinesis/codec/json"
 )
 
@@ -234,40 +233,12 @@ func TestDecodeDoesNotKeepData(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	var c json.Codec[user] // one zero value shared by all goroutines
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for i := range 300 {
-				want := fullUser()
-				want.ID = int64(g*1000 + i)
-				want.Tags = append(want.Tags, strings.Repeat("t", i))
-				var err error
-				buf, err = c.Encode(buf[:0], want)
-				if err != nil {
-					errs <- err
-					return
-				}
-				got, err := c.Decode(buf)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !reflect.DeepEqual(got, want) {
-					errs <- fmt.Errorf("goroutine %d: got %+v, want %+v", g, got, want)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	codectest.ConcurrentRoundTrip(t, c, func(g, i int) user {
+		v := fullUser()
+		v.ID = int64(g*1000 + i)
+		v.Tags = append(v.Tags, strings.Repeat("t", i))
+		return v
+	}, func(a, b user) bool { return reflect.DeepEqual(a, b) })
 }
 
 func TestEncodeAllocations(t *testing.T) {

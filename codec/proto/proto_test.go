@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/codec/internal/codectest"
 	protocodec "github.com/go-pkg/inskinesis/codec/proto"
 	"github.com/go-pkg/inskinesis/internal/testpb"
 )
@@ -235,40 +235,12 @@ func TestDecodeDoesNotKeepData(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	var c protocodec.Codec[*testpb.Event] // one zero value shared by all goroutines
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf []byte
-			for i := range 300 {
-				want := fullEvent()
-				want.Id = fmt.Sprintf("g%d-i%d", g, i)
-				want.Tags = append(want.Tags, strings.Repeat("t", i))
-				var err error
-				buf, err = c.Encode(buf[:0], want)
-				if err != nil {
-					errs <- err
-					return
-				}
-				got, err := c.Decode(buf)
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !proto.Equal(got, want) {
-					errs <- fmt.Errorf("goroutine %d: got %v, want %v", g, got, want)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	codectest.ConcurrentRoundTrip(t, c, func(g, i int) *testpb.Event {
+		v := fullEvent()
+		v.Id = fmt.Sprintf("g%d-i%d", g, i)
+		v.Tags = append(v.Tags, strings.Repeat("t", i))
+		return v
+	}, func(a, b *testpb.Event) bool { return proto.Equal(a, b) })
 }
 
 func TestEncodeAllocations(t *testing.T) {

@@ -108,8 +108,9 @@ type RequestDone struct {
 	// the user records in them, and their data plus partition keys.
 	Entries, Records, Bytes int
 	// WrittenEntries, WrittenRecords and WrittenBytes are what Kinesis
-	// answered as written; all 0 when the call failed as a whole.
-	// WrittenBytes counts the user records' data plus keys.
+	// answered as written (Kinesis records, user records, and the Kinesis
+	// records' data plus partition keys); all 0 when the call failed as a
+	// whole.
 	WrittenEntries, WrittenRecords, WrittenBytes int
 	// Duration is how long the call took.
 	Duration time.Duration

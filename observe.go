@@ -47,7 +47,7 @@ func (l *loop[T]) requestDone(q *request[T]) {
 			if x.ErrorCode == nil {
 				e.WrittenEntries++
 				e.WrittenRecords += w
-				e.WrittenBytes += r.userBytes()
+				e.WrittenBytes += r.size
 				continue
 			}
 			code := *x.ErrorCode
@@ -69,18 +69,6 @@ func (l *loop[T]) requestDone(q *request[T]) {
 			h.log.throttle(l.now, t.Code, t.Entries)
 		}
 	}
-}
-
-// userBytes is the data plus keys of the user records an entry carries.
-func (r *record[T]) userBytes() int {
-	if len(r.children) == 0 {
-		return r.size
-	}
-	n := 0
-	for _, c := range r.children {
-		n += c.size
-	}
-	return n
 }
 
 func countCode(cs []CodeCount, code string, records int) []CodeCount {

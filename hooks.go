@@ -60,7 +60,7 @@ type RecordUnbuffered struct {
 	// stored a delivered record (see Result); empty and 0 when it failed.
 	ShardID           string
 	SequenceNumber    string
-	SubSequenceNumber int
+	SubSequenceNumber uint64
 	// EntryRecords is how many user records the Kinesis record that carried
 	// this one held: 1 when it was sent alone, more in an aggregate, 0 when
 	// the record failed. Count the Kinesis records by the events whose

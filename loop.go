@@ -535,7 +535,7 @@ func (l *loop[T]) done(r *record[T]) {
 	if len(r.children) > 0 {
 		for i, c := range r.children {
 			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
-			c.sub, c.aggN = i, len(r.children)
+			c.sub, c.aggN = uint64(i), len(r.children)
 			c.inherit(r)
 			l.done(c)
 		}

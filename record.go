@@ -31,8 +31,8 @@ type record[T any] struct {
 	maybeWritten bool
 	shardID      string
 	seq          string
-	sub          int // index in the aggregate that delivered it
-	aggN         int // records in that aggregate; 0: delivered alone
+	sub          uint64 // index in the aggregate that delivered it
+	aggN         int    // records in that aggregate; 0: delivered alone
 	err          error
 
 	// With a shard stage (aggregation or a shard rate limit).

@@ -81,8 +81,9 @@ type Result[T any] struct {
 	// aggregate (Config.AggregateRecords), and SubSequenceNumber is then
 	// its index in the aggregate, as the Kinesis Client Library reports it
 	// with SequenceNumber; 0 otherwise.
+	// The type is that of aggregation.UserRecord, its reader's side.
 	Aggregated        bool
-	SubSequenceNumber int
+	SubSequenceNumber uint64
 }
 
 // Stream sends records of type T to a Kinesis stream. It encodes and

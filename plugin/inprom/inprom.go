@@ -70,8 +70,8 @@ type Metrics struct {
 // stream up once rather than hashing label values per event.
 type streamMetrics struct {
 	received, put, putBytes, kPut, kPutBytes, failed, throttles, retried prometheus.Counter
-	retries, buffering, requestTime, perKinesisRecord, perRequest       prometheus.Observer
-	pending                                                             prometheus.Gauge
+	retries, buffering, requestTime, perKinesisRecord, perRequest        prometheus.Observer
+	pending                                                              prometheus.Gauge
 }
 
 var (

@@ -432,3 +432,36 @@ func TestAggregationChangedReachesHooksAndLog(t *testing.T) {
 	assert.Equal(t, "the stream is in on-demand mode", off[0]["reason"])
 	assert.Equal(t, "INFO", off[0]["level"])
 }
+
+// failLister fails every ListShards call.
+type failLister struct{ *fakeKinesis }
+
+func (failLister) ListShards(context.Context, *kinesis.ListShardsInput, ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not allowed", Fault: smithy.FaultClient}
+}
+
+// TestFailedFirstShardMapReadIsLoggedAndHooked: NewKinesis fails, and says
+// why in the log and to the hooks as well.
+func TestFailedFirstShardMapReadIsLoggedAndHooked(t *testing.T) {
+	h := &recHook{}
+	var logs logLines
+	_, err := NewKinesis(Config[event]{
+		StreamName:       "denied",
+		Client:           failLister{newFake(1)},
+		AggregateRecords: true,
+		Hooks:            []Hook{h},
+		Logger:           logs.logger(),
+	})
+	require.ErrorContains(t, err, "AccessDeniedException")
+	h.mu.Lock()
+	require.Len(t, h.shardMaps, 1)
+	assert.ErrorContains(t, h.shardMaps[0].Err, "AccessDeniedException")
+	assert.Zero(t, h.shardMaps[0].Shards)
+	assert.Empty(t, h.aggregation, "aggregation never started")
+	h.mu.Unlock()
+	failed := withMsg(logs.lines(t), "inskinesis: shard map read failed")
+	require.Len(t, failed, 1)
+	assert.Equal(t, "WARN", failed[0]["level"])
+	assert.Equal(t, "denied", failed[0]["stream"])
+	assert.Contains(t, failed[0]["error"], "AccessDeniedException")
+}

@@ -85,15 +85,20 @@ func (g *logger) started(set settings) {
 	)
 }
 
-// shardMap logs a read of the shard map: its failure as a warning, a new map
-// at Info, an unchanged one at Debug.
-func (g *logger) shardMap(e ShardMap, before int) {
+// shardMap logs a read of the shard map: its failure as a warning, the
+// first map and a new one at Info, an unchanged one at Debug. before is the
+// number of shards in the map before the read; first is true for the read
+// of NewKinesis.
+func (g *logger) shardMap(e ShardMap, before int, first bool) {
 	ctx := context.Background()
 	switch {
+	case e.Err != nil && first:
+		g.l.LogAttrs(ctx, slog.LevelWarn, "inskinesis: shard map read failed",
+			slog.Any("error", e.Err), slog.Duration("duration", e.Duration))
 	case e.Err != nil:
 		g.l.LogAttrs(ctx, slog.LevelWarn, "inskinesis: shard map read failed; keeping the old map",
 			slog.Any("error", e.Err), slog.Int("shards", e.Shards), slog.Duration("duration", e.Duration))
-	case e.Changed && before == 0: // the first read
+	case first:
 		g.l.LogAttrs(ctx, slog.LevelInfo, "inskinesis: shard map read",
 			slog.Int("shards", e.Shards), slog.Duration("duration", e.Duration))
 	case e.Changed:

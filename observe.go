@@ -152,8 +152,10 @@ func failReason(k failKind) FailReason {
 	return FailRejected
 }
 
-// shardMapRead tells the hooks and the log about a read of the shard map.
-func (s *Stream[T]) shardMapRead(e ShardMap, before int) {
+// shardMapRead tells the hooks and the log about a read of the shard map;
+// before is the number of shards in the map before the read, first is true
+// for the read of NewKinesis.
+func (s *Stream[T]) shardMapRead(e ShardMap, before int, first bool) {
 	if e.Err != nil {
 		s.stats.shardMapErrors.Add(1)
 	} else {
@@ -161,7 +163,7 @@ func (s *Stream[T]) shardMapRead(e ShardMap, before int) {
 	}
 	s.hooks.shardMap(e)
 	if s.hooks.log != nil {
-		s.hooks.log.shardMap(e, before)
+		s.hooks.log.shardMap(e, before, first)
 	}
 }
 

@@ -317,7 +317,7 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 func (l *loop[T]) newSnapshot(res snapResult) {
 	st := l.stage
 	st.refreshing = false
-	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len())
+	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len(), false)
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
 		st.snap = res.snap
 		if st.lim != nil {

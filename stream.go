@@ -178,7 +178,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if st != nil {
 			e.Shards = st.snap.Len()
 		}
-		s.shardMapRead(e, 0)
+		s.shardMapRead(e, 0, true)
 		if err != nil {
 			return nil, err
 		}

@@ -465,3 +465,50 @@ func TestFailedFirstShardMapReadIsLoggedAndHooked(t *testing.T) {
 	assert.Equal(t, "denied", failed[0]["stream"])
 	assert.Contains(t, failed[0]["error"], "AccessDeniedException")
 }
+
+// TestAbortedShutdownIsLoggedAndHooked: records a shutdown gives up on reach
+// the hooks with their reason, and the stop line says how many there were.
+func TestAbortedShutdownIsLoggedAndHooked(t *testing.T) {
+	f := newFake(1)
+	f.block = make(chan struct{}) // never answers: only the abort ends the call
+	f.started = make(chan struct{}, 100)
+	h := &recHook{}
+	var logs logLines
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.StreamName = "aborted"
+		c.MaxStreamBatchSize = 5
+		c.Hooks = []Hook{h}
+		c.Logger = logs.logger()
+	})
+	const n = 20
+	for i := 0; i < n; i++ {
+		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
+	}
+	<-f.started // a call is in flight
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var pe *PutError[event]
+	require.ErrorAs(t, s.Close(ctx), &pe)
+	require.Len(t, pe.Records, n)
+
+	h.mu.Lock()
+	require.Len(t, h.unbuffered, n)
+	for _, e := range h.unbuffered {
+		assert.Equal(t, FailAborted, e.Reason)
+		assert.ErrorIs(t, e.Err, ErrAborted)
+	}
+	h.mu.Unlock()
+	lines := logs.lines(t)
+	stopped := withMsg(lines, "inskinesis: stream stopped")
+	require.Len(t, stopped, 1)
+	assert.Equal(t, "WARN", stopped[0]["level"])
+	assert.EqualValues(t, n, stopped[0]["aborted"])
+	assert.EqualValues(t, n, stopped[0]["failed"])
+	assert.EqualValues(t, 0, stopped[0]["delivered"])
+	var logged float64
+	for _, l := range withMsg(lines, "inskinesis: records not delivered") {
+		logged += l["count"].(float64)
+		assert.Equal(t, "ERROR", l["level"])
+	}
+	assert.EqualValues(t, n, logged)
+}

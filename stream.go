@@ -79,9 +79,8 @@ type Result[T any] struct {
 	Buffered time.Duration
 	// Aggregated is true when the record was delivered inside a KPL
 	// aggregate (Config.AggregateRecords), and SubSequenceNumber is then
-	// its index in the aggregate, as the Kinesis Client Library reports it
-	// with SequenceNumber; 0 otherwise.
-	// The type is that of aggregation.UserRecord, its reader's side.
+	// its index in the aggregate, as the Kinesis Client Library and
+	// aggregation.UserRecord report it with SequenceNumber; 0 otherwise.
 	Aggregated        bool
 	SubSequenceNumber uint64
 }
@@ -471,6 +470,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ErrClosed
 		}
 		if l.fits(r.size) {
+			size := r.size // r is the loop's once unlocked
 			r.epoch = l.take(r.size)
 			if s.set.recordTTL > 0 {
 				r.born = time.Now()
@@ -483,7 +483,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			}
 			l.mu.Unlock()
 			if len(s.hooks.buffered) > 0 {
-				s.hooks.recordBuffered(r.size)
+				s.hooks.recordBuffered(size)
 			}
 			return nil
 		}

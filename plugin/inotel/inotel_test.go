@@ -262,7 +262,7 @@ func TestAggregationWithoutRetries(t *testing.T) {
 		Client:              srv.Client(),
 		Partitioner:         func(o order) string { return fmt.Sprint(o.ID) },
 		AggregateRecords:    true,
-		AggregationMaxCount: 50,
+		AggregationMaxCount: 20,
 		MaxBatchSize:        n,
 		RetryCount:          -1,
 		Hooks:               []inskinesis.Hook{m},

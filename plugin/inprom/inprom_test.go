@@ -238,7 +238,7 @@ func TestAggregatedStreamsShareOneAdapter(t *testing.T) {
 		Client:              srv.Client(),
 		Partitioner:         func(o order) string { return fmt.Sprint(o.ID) },
 		AggregateRecords:    true,
-		AggregationMaxCount: 50,
+		AggregationMaxCount: 20,
 		MaxBatchSize:        n,
 		RetryCount:          -1,
 		Hooks:               []inskinesis.Hook{m},

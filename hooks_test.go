@@ -512,3 +512,28 @@ func TestAbortedShutdownIsLoggedAndHooked(t *testing.T) {
 	}
 	assert.EqualValues(t, n, logged)
 }
+
+// TestExpiredRecordsReachTheHooks: records past their RecordTTL reach the
+// hooks with the reason expired.
+func TestExpiredRecordsReachTheHooks(t *testing.T) {
+	h := &recHook{}
+	s := newTestStream(t, newFake(1), func(c *Config[event]) {
+		c.RecordTTL = time.Nanosecond // expired by the time the loop looks
+		c.Hooks = []Hook{h}
+	})
+	const n = 10
+	for i := 0; i < n; i++ {
+		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
+	}
+	s.FlushAndStopStreaming()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.unbuffered, n)
+	for _, e := range h.unbuffered {
+		assert.Equal(t, FailExpired, e.Reason)
+		assert.Equal(t, "Expired", e.Code)
+		assert.ErrorIs(t, e.Err, ErrRecordExpired)
+		assert.Positive(t, e.Buffered)
+	}
+	assert.EqualValues(t, n, s.Stats().Failed)
+}

@@ -15,6 +15,8 @@ import (
 // goroutines at once), and must not call back into the stream. Events are
 // passed by value, so new fields can be added to them without breaking
 // implementations. Hooks must not keep slices of an event after they return.
+// A panic in a hook is not recovered: it ends the program, as on any
+// goroutine.
 //
 // Packages plugin/inprom (Prometheus) and plugin/inotel (OpenTelemetry),
 // modules of their own, turn the hooks into the metrics of the Kinesis

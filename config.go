@@ -2,6 +2,7 @@ package inskinesis
 
 import (
 	"fmt"
+	"log/slog"
 	"regexp"
 	"time"
 
@@ -149,6 +150,23 @@ type Config[T any] struct {
 	// for a reader) and Stats counts them in ErrorsDropped; the records are
 	// still reported to their callbacks. Default 1024.
 	ErrorBufferSize int
+
+	// Logger, when set, receives the stream's log lines, each with a
+	// "stream" attribute: its start and settings, reads and changes of the
+	// shard map and their failures (Warn), aggregation turned on or off,
+	// throttling (Warn) and records not delivered (Error), each at most
+	// once per 10 s with the count since the last line, and its stop with
+	// what was delivered and what was given up. Nothing is logged per
+	// record at Info or above. Default nil: the stream logs nothing.
+	Logger *slog.Logger
+
+	// Hooks observe the stream: each implements any of the Hook*
+	// interfaces (HookRecordBuffered, HookRecordUnbuffered,
+	// HookRequestDone, HookThrottle, HookRetry, HookShardMap,
+	// HookAggregation), and the stream calls those it implements,
+	// synchronously, on its own goroutines. See Hook. Packages plugin/inprom
+	// and plugin/inotel provide hooks that export metrics. Default: none.
+	Hooks []Hook
 
 	// AggregateRecords, when true, packs many records bound for the same
 	// shard into one Kinesis record in the aggregation format of the Kinesis

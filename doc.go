@@ -35,4 +35,17 @@
 // ResourceNotFoundException, AccessDeniedException, the KMS errors) fail the
 // records at once. The SDK's own retries are turned off for these calls, so
 // the two do not multiply.
+//
+// # Observability
+//
+// Config.Logger (a *slog.Logger) receives the stream's log lines: start,
+// shard-map reads and their failures, aggregation turned on or off,
+// throttling and failed records (rate-limited), and the stop. Config.Hooks
+// takes values implementing any of the Hook* interfaces (HookRecordBuffered,
+// HookRecordUnbuffered, HookRequestDone, HookThrottle, HookRetry,
+// HookShardMap, HookAggregation), called synchronously with an event per
+// record, call, throttle, retry or shard-map read. Without them a stream
+// pays nothing. The modules plugin/inprom and plugin/inotel turn the hooks
+// into the Kinesis Producer Library's metrics for Prometheus and
+// OpenTelemetry.
 package inskinesis

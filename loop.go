@@ -56,6 +56,8 @@ type loop[T any] struct {
 	// Records and bytes delivered in this round of the loop, added to the
 	// stream's counters once per round rather than per record.
 	nDelivered, bytesDelivered int64
+
+	obs observer // scratch for hooks and the log
 }
 
 type retryGroup[T any] struct {
@@ -147,6 +149,9 @@ func (l *loop[T]) run() {
 			}
 		}
 		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing) {
+			if l.s.hooks.log != nil {
+				l.stopped()
+			}
 			return
 		}
 		l.arm()
@@ -192,6 +197,9 @@ func (l *loop[T]) checkAbort() {
 func (l *loop[T]) accept(r *record[T]) {
 	l.held++
 	l.heldBytes += int64(r.size)
+	if r.born.IsZero() {
+		r.born = l.now
+	}
 	if l.aborted {
 		l.fail(r, failAborted, "Aborted", nil)
 		return
@@ -347,6 +355,9 @@ func (l *loop[T]) handle(q *request[T]) {
 	st := &l.s.stats
 	st.inFlightRequests.Add(-1)
 	st.inFlightRecords.Add(-int64(q.weight))
+	if l.s.hooks.watchRequests() {
+		l.requestDone(q)
+	}
 	switch {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err)
@@ -436,6 +447,9 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 		l.toRetry = append(l.toRetry, r)
 		l.throttle = l.throttle || c.Throttled
 		l.s.stats.retried.Add(int64(r.weight()))
+		if len(l.s.hooks.retries) > 0 {
+			l.retrying(r, c)
+		}
 	}
 }
 
@@ -450,7 +464,11 @@ func (l *loop[T]) scheduleRetries() {
 	for _, r := range l.toRetry {
 		attempts = max(attempts, r.attempts)
 	}
-	l.later(slices.Clone(l.toRetry), l.backoff.Delay(attempts, l.throttle))
+	d := l.backoff.Delay(attempts, l.throttle)
+	l.later(slices.Clone(l.toRetry), d)
+	if len(l.obs.retries) > 0 {
+		l.retried(d)
+	}
 	clear(l.toRetry)
 	l.toRetry = l.toRetry[:0]
 	l.throttle = false
@@ -515,8 +533,9 @@ func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
 // done records that r has its outcome: delivered, or failed (r.err set).
 func (l *loop[T]) done(r *record[T]) {
 	if len(r.children) > 0 {
-		for _, c := range r.children {
+		for i, c := range r.children {
 			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
+			c.sub, c.aggN = uint64(i), len(r.children)
 			c.inherit(r)
 			l.done(c)
 		}
@@ -525,6 +544,10 @@ func (l *loop[T]) done(r *record[T]) {
 	}
 	l.held--
 	l.heldBytes -= int64(r.size)
+	r.buffered = l.now.Sub(r.born)
+	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
+		l.unbuffered(r, "", "")
+	}
 	l.settled = append(l.settled, r)
 	l.settledBytes += int64(r.size)
 	if l.parked == nil {
@@ -635,8 +658,14 @@ func (l *loop[T]) report(f failure[T]) {
 	}
 	l.s.stats.failed.Add(int64(len(f.recs)))
 	l.s.report(pe)
+	if l.s.hooks.log != nil {
+		l.s.hooks.log.fail(l.now, f.code, len(f.recs))
+	}
 	for _, r := range f.recs {
 		l.done(r)
+		if len(l.s.hooks.unbuffered) > 0 {
+			l.unbuffered(r, failReason(f.kind), f.code)
+		}
 	}
 }
 

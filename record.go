@@ -24,12 +24,15 @@ type record[T any] struct {
 	epoch   uint64 // for Flush
 	fn      func(Result[T])
 
-	born         time.Time // when put; set only with a RecordTTL
-	queued       time.Time // when it joined the queue; zero: send at once
+	born         time.Time     // when put: by Put with a RecordTTL, else by the loop
+	buffered     time.Duration // from born to the outcome
+	queued       time.Time     // when it joined the queue; zero: send at once
 	attempts     int
 	maybeWritten bool
 	shardID      string
 	seq          string
+	sub          uint64 // index in the aggregate that delivered it
+	aggN         int    // records in that aggregate; 0: delivered alone
 	err          error
 
 	// With a shard stage (aggregation or a shard rate limit).
@@ -62,7 +65,7 @@ func (s *Stream[T]) free(r *record[T]) {
 }
 
 func (r *record[T]) result() Result[T] {
-	return Result[T]{
+	res := Result[T]{
 		Record:         r.value,
 		ShardID:        r.shardID,
 		SequenceNumber: r.seq,
@@ -70,6 +73,8 @@ func (r *record[T]) result() Result[T] {
 		MaybeDuplicate: r.maybeWritten && r.err == nil,
 		Err:            r.err,
 	}
+	res.Buffered, res.Aggregated, res.SubSequenceNumber = r.buffered, r.aggN > 0, r.sub
+	return res
 }
 
 // request is one PutRecords call and its outcome. Requests are reused by the
@@ -81,6 +86,7 @@ type request[T any] struct {
 	input   kinesis.PutRecordsInput
 	out     *kinesis.PutRecordsOutput
 	err     error
+	start   time.Time // when the call began; only with request hooks
 }
 
 func (q *request[T]) add(r *record[T]) {
@@ -98,6 +104,7 @@ func (q *request[T]) reset() {
 	q.recs, q.entries = q.recs[:0], q.entries[:0]
 	q.out, q.err = nil, nil
 	q.weight = 0
+	q.start = time.Time{}
 }
 
 // turnOffSDKRetries makes a call's SDK retryer try once: the stream retries
@@ -115,6 +122,9 @@ func (s *Stream[T]) send(q *request[T]) {
 	}()
 	ctx, cancel := context.WithTimeout(s.reqCtx, s.set.requestTimeout)
 	defer cancel()
+	if len(s.hooks.requests) > 0 {
+		q.start = time.Now()
+	}
 	q.out, q.err = s.client.PutRecords(ctx, &q.input, turnOffSDKRetries)
 }
 

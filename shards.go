@@ -51,6 +51,7 @@ type shardBuilder[T any] struct {
 type snapResult struct {
 	snap *shardmap.Snapshot
 	err  error
+	took time.Duration
 }
 
 // newStage reads the shard map once, so that a missing stream or a client
@@ -297,10 +298,12 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 	st.refreshing = true
 	go func() {
 		res := snapResult{err: errors.New("inskinesis: shard map refresh did not finish")}
+		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
 				res = snapResult{err: fmt.Errorf("inskinesis: ListShards panicked: %v", p)}
 			}
+			res.took = time.Since(start)
 			st.snapc <- res
 		}()
 		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
@@ -314,6 +317,7 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 func (l *loop[T]) newSnapshot(res snapResult) {
 	st := l.stage
 	st.refreshing = false
+	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len(), false)
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
 		st.snap = res.snap
 		if st.lim != nil {

@@ -74,6 +74,15 @@ type Result[T any] struct {
 	// Err is nil when the record was delivered, and otherwise the
 	// *PutError[T] that reported it.
 	Err error
+	// Buffered is the time from Put to the outcome, measured to a round of
+	// the stream's loop (a RecordTTL makes Put take the start exactly).
+	Buffered time.Duration
+	// Aggregated is true when the record was delivered inside a KPL
+	// aggregate (Config.AggregateRecords), and SubSequenceNumber is then
+	// its index in the aggregate, as the Kinesis Client Library and
+	// aggregation.UserRecord report it with SequenceNumber; 0 otherwise.
+	Aggregated        bool
+	SubSequenceNumber uint64
 }
 
 // Stream sends records of type T to a Kinesis stream. It encodes and
@@ -109,6 +118,8 @@ type Stream[T any] struct {
 	abortOnce sync.Once
 	abortErr  error
 	doneOnce  sync.Once
+
+	hooks hooks // Config.Hooks by kind, and Config.Logger
 }
 
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It
@@ -146,6 +157,11 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		errc:        make(chan error, set.errorBuffer),
 		done:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
+		hooks:       newHooks(set.streamName, cfg.Hooks),
+	}
+	s.hooks.log = newLogger(cfg.Logger, set.streamName)
+	if s.hooks.log != nil {
+		s.hooks.log.started(set)
 	}
 	if s.codec == nil {
 		s.codec = json.Codec[T]{}
@@ -155,8 +171,18 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	}
 	var st *stage[T]
 	if set.aggregate || set.rateLimit > 0 {
-		if st, err = newStage[T](set, client); err != nil {
+		start := time.Now()
+		st, err = newStage[T](set, client)
+		e := ShardMap{Duration: time.Since(start), Err: err, Changed: err == nil}
+		if st != nil {
+			e.Shards = st.snap.Len()
+		}
+		s.shardMapRead(e, 0, true)
+		if err != nil {
 			return nil, err
+		}
+		if set.aggregate {
+			s.aggregationChanged(true, "Config.AggregateRecords is set")
 		}
 	}
 	s.reqCtx, s.cancel = context.WithCancel(context.Background())
@@ -338,12 +364,18 @@ type Stats struct {
 	Failed           int64 // records reported as not delivered
 	ErrorsDropped    int64 // errors Error's full channel could not take
 	PendingCallbacks int   // outcomes waiting for their PutAsync callback
+	// Reads of the shard map (with AggregateRecords or ShardRateLimit):
+	// those that succeeded, the first one included, and those that failed
+	// (the stream then keeps its old map).
+	ShardMapReads  int64
+	ShardMapErrors int64
 }
 
 type counters struct {
 	inFlightRecords, inFlightRequests, requests           atomic.Int64
 	delivered, deliveredBytes, retried, throttled, failed atomic.Int64
 	errorsDropped                                         atomic.Int64
+	shardMapReads, shardMapErrors                         atomic.Int64
 }
 
 // Stats returns a snapshot of the stream's counters.
@@ -363,6 +395,8 @@ func (s *Stream[T]) Stats() Stats {
 		Failed:           c.failed.Load(),
 		ErrorsDropped:    c.errorsDropped.Load(),
 		PendingCallbacks: s.cbs.pending(),
+		ShardMapReads:    c.shardMapReads.Load(),
+		ShardMapErrors:   c.shardMapErrors.Load(),
 	}
 }
 
@@ -436,6 +470,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ErrClosed
 		}
 		if l.fits(r.size) {
+			size := r.size // r is the loop's once unlocked
 			r.epoch = l.take(r.size)
 			if s.set.recordTTL > 0 {
 				r.born = time.Now()
@@ -447,6 +482,9 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 				s.wakeLoop()
 			}
 			l.mu.Unlock()
+			if len(s.hooks.buffered) > 0 {
+				s.hooks.recordBuffered(size)
+			}
 			return nil
 		}
 		if !wait {

@@ -11,7 +11,10 @@
 #   3. starts kinesalite on 127.0.0.1 on a free port,
 #   4. runs `go vet ./...` and `go test -race -count=1 ./...` with
 #      INSKINESIS_KINESALITE_ENDPOINT and INSKINESIS_NODE_MODULES set, so that
-#      the tests that need them run instead of skipping,
+#      the tests that need them run instead of skipping, in the root module
+#      and then in each nested module (the metric adapters in plugin/ and the
+#      examples that need them, which have go.mod files of their own so that
+#      the root module depends on no metrics library),
 #   5. stops kinesalite, whatever the outcome, and exits non-zero when vet or
 #      any test failed.
 set -euo pipefail
@@ -28,8 +31,14 @@ done
 
 start=$SECONDS
 
+# The nested modules: `go test ./...` in the root leaves them out.
+nested_modules=(plugin/inprom plugin/inotel examples/metrics)
+
 log "downloading Go modules"
 go mod download
+for mod in "${nested_modules[@]}"; do
+	(cd "$mod" && go mod download)
+done
 
 log "installing testenv/ Node.js packages"
 (
@@ -130,6 +139,15 @@ go test -race -count=1 ./... "$@" || test_status=$?
 if ((status == 0)); then
 	status=$test_status
 fi
+
+for mod in "${nested_modules[@]}"; do
+	log "$mod: go vet ./... and go test -race -count=1 ./... $*"
+	mod_status=0
+	(cd "$mod" && go vet ./... && go test -race -count=1 ./... "$@") || mod_status=$?
+	if ((status == 0)); then
+		status=$mod_status
+	fi
+done
 
 if ((status == 0)); then
 	log "all passed in $((SECONDS - start)) s"

@@ -1,0 +1,208 @@
+package inskinesis
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/go-pkg/inskinesis/internal/retry"
+	"github.com/go-pkg/inskinesis/internal/shardmap"
+)
+
+// observer is the loop's scratch for hooks and the log, reused per call.
+type observer struct {
+	failures  []CodeCount
+	throttles []Throttle
+	retries   []Retry
+}
+
+// requestDone tells the hooks and the log about a finished call. It looks
+// at the call again rather than at the loop's settling of it, so that the
+// settling code stays as it is without hooks.
+func (l *loop[T]) requestDone(q *request[T]) {
+	h := &l.s.hooks
+	o := &l.obs
+	e := RequestDone{Stream: h.stream, Entries: len(q.recs), Records: q.weight, Err: q.err}
+	if !q.start.IsZero() {
+		e.Duration = l.now.Sub(q.start)
+	}
+	for _, r := range q.recs {
+		e.Bytes += r.size
+	}
+	o.failures = o.failures[:0]
+	o.throttles = o.throttles[:0]
+	switch {
+	case q.err != nil:
+		c := retry.Request(l.s.reqCtx, q.err)
+		e.Code = c.Code
+		if c.Throttled {
+			o.throttles = append(o.throttles, Throttle{Stream: h.stream, Entries: e.Entries, Records: e.Records, WholeCall: true, Code: c.Code})
+		}
+	case q.out == nil || len(q.out.Records) != len(q.recs):
+		e.Code = "MalformedResponse"
+		e.Err = fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
+	default:
+		for i, x := range q.out.Records {
+			r := q.recs[i]
+			w := r.weight()
+			if x.ErrorCode == nil {
+				e.WrittenEntries++
+				e.WrittenRecords += w
+				e.WrittenBytes += r.size
+				continue
+			}
+			code := *x.ErrorCode
+			o.failures = countCode(o.failures, code, w)
+			if retry.Record(code).Throttled {
+				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, w)
+			}
+		}
+		e.Failures = o.failures
+	}
+	for _, x := range h.requests {
+		x.OnRequestDone(e)
+	}
+	for _, t := range o.throttles {
+		for _, x := range h.throttles {
+			x.OnThrottle(t)
+		}
+		if h.log != nil {
+			h.log.throttle(l.now, t.Code, t.Entries)
+		}
+	}
+}
+
+func countCode(cs []CodeCount, code string, records int) []CodeCount {
+	for i := range cs {
+		if cs[i].Code == code {
+			cs[i].Entries++
+			cs[i].Records += records
+			return cs
+		}
+	}
+	return append(cs, CodeCount{Code: code, Entries: 1, Records: records})
+}
+
+func countThrottle(ts []Throttle, stream, shard, code string, records int) []Throttle {
+	for i := range ts {
+		if ts[i].ShardID == shard && ts[i].Code == code {
+			ts[i].Entries++
+			ts[i].Records += records
+			return ts
+		}
+	}
+	return append(ts, Throttle{Stream: stream, ShardID: shard, Entries: 1, Records: records, Code: code})
+}
+
+// retrying notes an entry scheduled to be sent again, for the retry hooks.
+func (l *loop[T]) retrying(r *record[T], c retry.Class) {
+	rs := l.obs.retries
+	for i := range rs {
+		if rs[i].Code == c.Code {
+			rs[i].Entries++
+			rs[i].Records += r.weight()
+			rs[i].Attempt = max(rs[i].Attempt, r.attempts)
+			return
+		}
+	}
+	l.obs.retries = append(rs, Retry{Stream: l.s.hooks.stream, Entries: 1, Records: r.weight(), Attempt: r.attempts, Code: c.Code, Throttled: c.Throttled})
+}
+
+// retried tells the retry hooks about the entries of this round, due after
+// delay.
+func (l *loop[T]) retried(delay time.Duration) {
+	for _, e := range l.obs.retries {
+		e.Delay = delay
+		for _, x := range l.s.hooks.retries {
+			x.OnRetry(e)
+		}
+	}
+	l.obs.retries = l.obs.retries[:0]
+}
+
+// unbuffered tells the hooks the outcome of user record r, settled by done.
+func (l *loop[T]) unbuffered(r *record[T], reason FailReason, code string) {
+	e := RecordUnbuffered{
+		Stream:   l.s.hooks.stream,
+		Bytes:    r.size,
+		Attempts: r.attempts,
+		Buffered: r.buffered,
+		Err:      r.err,
+		Code:     code,
+		Reason:   reason,
+	}
+	if r.err == nil {
+		e.ShardID, e.SequenceNumber, e.SubSequenceNumber = r.shardID, r.seq, r.sub
+		e.EntryRecords = max(r.aggN, 1)
+	}
+	for _, x := range l.s.hooks.unbuffered {
+		x.OnRecordUnbuffered(e)
+	}
+}
+
+// failReason names a failKind for hooks.
+func failReason(k failKind) FailReason {
+	switch k {
+	case failExhausted:
+		return FailRetriesExhausted
+	case failExpired:
+		return FailExpired
+	case failAborted:
+		return FailAborted
+	}
+	return FailRejected
+}
+
+// shardMapRead tells the hooks and the log about a read of the shard map;
+// before is the number of shards in the map before the read, first is true
+// for the read of NewKinesis.
+func (s *Stream[T]) shardMapRead(e ShardMap, before int, first bool) {
+	if e.Err != nil {
+		s.stats.shardMapErrors.Add(1)
+	} else {
+		s.stats.shardMapReads.Add(1)
+	}
+	s.hooks.shardMap(e)
+	if s.hooks.log != nil {
+		s.hooks.log.shardMap(e, before, first)
+	}
+}
+
+// aggregationChanged tells the hooks and the log that aggregation was
+// turned on or off, and why. Call it from NewKinesis or the loop goroutine.
+func (s *Stream[T]) aggregationChanged(on bool, reason string) {
+	e := Aggregation{Stream: s.hooks.stream, On: on, Reason: reason}
+	for _, x := range s.hooks.aggregation {
+		x.OnAggregation(e)
+	}
+	if s.hooks.log != nil {
+		s.hooks.log.aggregation(on, reason)
+	}
+}
+
+// mapRead describes the refresh res of the shard map cur.
+func mapRead(cur *shardmap.Snapshot, res snapResult) ShardMap {
+	e := ShardMap{Duration: res.took, Err: res.err, Shards: cur.Len()}
+	if res.err == nil && res.snap != nil {
+		e.Changed = res.snap != cur
+		e.Shards = res.snap.Len()
+	}
+	return e
+}
+
+// stopped logs the stream's stop.
+func (l *loop[T]) stopped() {
+	aborted := 0
+	if l.s.aborted != nil {
+		aborted = len(l.s.aborted.Records)
+	}
+	st := &l.s.stats
+	l.s.hooks.log.stopped(l.now, Stats{
+		Requests:       st.requests.Load(),
+		Delivered:      st.delivered.Load(),
+		DeliveredBytes: st.deliveredBytes.Load(),
+		Retried:        st.retried.Load(),
+		Throttled:      st.throttled.Load(),
+		Failed:         st.failed.Load(),
+		ErrorsDropped:  st.errorsDropped.Load(),
+	}, aborted)
+}

@@ -79,7 +79,8 @@ type Entry struct {
 type segment struct {
 	first   uint64   // seq of its first record (its file name)
 	next    uint64   // seq after its last record
-	size    int64    // bytes of its log file
+	size    int64    // bytes of the frames in its log file
+	disk    int64    // bytes its log file takes (more than size while reserved ahead)
 	ackSize int64    // bytes of its ack file
 	live    int      // records not yet settled
 	end     int64    // where its valid frames end (the reader stops there)
@@ -87,7 +88,6 @@ type segment struct {
 	replay  bool
 	acks    []byte // ack payload not yet written
 	ackFile *os.File
-	dirty   bool // ack file written since the last sync
 }
 
 // Spool is an on-disk log of records. Its methods are safe for concurrent
@@ -96,16 +96,21 @@ type Spool struct {
 	opts Options
 	lock *os.File
 
-	mu       sync.Mutex
-	closed   bool
-	segs     []*segment // oldest first; the last is the one appended to
-	w        *os.File   // the last segment's log
-	wbuf     []byte
-	nextSeq  uint64
-	bytes    int64 // all files
-	live     int
-	rec      Recovery
-	oldDirty []*os.File // logs rolled since the last sync, to sync
+	mu      sync.Mutex
+	closed  bool
+	segs    []*segment // oldest first
+	active  *segment   // the last of segs, appended to; nil until the first Append
+	w       *os.File   // active's log
+	mm      []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
+	wbuf    []byte
+	nextSeq uint64
+	bytes   int64 // all files
+	live    int
+	rec     Recovery
+	toSync  []*os.File // logs rolled since the last sync
+
+	// allocate reserves a new segment's disk and maps it (mapSegment).
+	allocate func(f *os.File, size int64) ([]byte, error)
 
 	// reader: the next record to hand back
 	unread int // records appended or replayed and not yet handed back
@@ -146,13 +151,8 @@ func Open(opts Options) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{opts: opts, lock: lock}
+	s := &Spool{opts: opts, lock: lock, allocate: mapSegment}
 	if err := s.recover(); err != nil {
-		s.closeFiles()
-		unlockDir(lock)
-		return nil, err
-	}
-	if err := s.startSegment(); err != nil {
 		s.closeFiles()
 		unlockDir(lock)
 		return nil, err
@@ -191,7 +191,7 @@ func (s *Spool) recover() error {
 			continue
 		}
 		s.segs = append(s.segs, sg)
-		s.bytes += sg.size + sg.ackSize
+		s.bytes += sg.disk + sg.ackSize
 		s.live += sg.live
 	}
 	return nil
@@ -254,77 +254,154 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 		s.rec.CorruptBytes += int64(n)
 	})
 	if end < len(b) {
-		if last {
-			// The last frame was being written when the process died:
-			// it was never acknowledged.
-			s.rec.TornBytes += int64(len(b) - end)
-			if err := os.Truncate(logPath, int64(end)); err != nil {
-				return nil, fmt.Errorf("spool: %w", err)
+		// Past the last frame: the unused part of a segment reserved ahead
+		// (zeros), and, where the process died while writing, a frame cut
+		// short, which was never acknowledged. Elsewhere than at the end of
+		// the last segment, bytes that are not zeros are corruption.
+		if tail := nonZeroLen(b[end:]); tail > 0 {
+			if last {
+				s.rec.TornBytes += int64(tail)
+			} else {
+				s.rec.Corrupt++
+				s.rec.CorruptBytes += int64(tail)
 			}
-		} else {
-			s.rec.Corrupt++
-			s.rec.CorruptBytes += int64(len(b) - end)
+		}
+		if err := os.Truncate(logPath, int64(end)); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
 		}
 	}
 	sg.size = int64(end)
+	sg.disk = int64(end)
 	sg.end = int64(end)
 	return sg, nil
 }
 
-// startSegment opens a new segment at nextSeq for appending.
-func (s *Spool) startSegment() error {
+// nonZeroLen returns the length of b up to its last byte that is not zero.
+func nonZeroLen(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// frameSize is the size of the record frame appendRecord writes.
+func frameSize(seq uint64, key, hashKey string, data []byte) int64 {
+	return int64(headerLen + uvarintLen(seq) + uvarintLen(uint64(len(key))) + len(key) +
+		uvarintLen(uint64(len(hashKey))) + len(hashKey) + len(data))
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// roll starts a new segment at nextSeq, room for a frame of n bytes, and
+// finishes the one appended to so far. Call with mu held.
+func (s *Spool) roll(n int64) error {
+	size := max(s.opts.SegmentBytes, n)
+	if s.bytes+size > s.opts.MaxBytes {
+		return ErrFull
+	}
 	sg := &segment{first: s.nextSeq, next: s.nextSeq}
-	f, err := os.OpenFile(filepath.Join(s.opts.Dir, segName(sg.first)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	path := filepath.Join(s.opts.Dir, segName(sg.first))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	if err := syncDir(s.opts.Dir); err != nil {
+	mm, err := s.allocate(f, size)
+	if err == nil {
+		err = syncDir(s.opts.Dir)
+	}
+	if err != nil {
+		unmapSegment(mm)
 		f.Close()
-		return err
+		_ = os.Remove(path)
+		return fmt.Errorf("spool: new segment %s: %w", segName(sg.first), err)
 	}
-	if s.w != nil {
-		s.oldDirty = append(s.oldDirty, s.w)
+	if mm != nil {
+		sg.disk = size
 	}
-	s.w = f
+	s.finishActive()
+	s.active, s.w, s.mm = sg, f, mm
 	s.segs = append(s.segs, sg)
-	if n := len(s.segs); n > 1 && s.segs[n-2].live == 0 && s.segs[n-2].size > 0 {
-		s.dropSegment(n - 2)
-	}
+	s.bytes += sg.disk
 	return nil
 }
 
+// finishActive gives back the unused reserved part of the segment appended
+// to so far, keeps its file to be synced, and removes it when it holds no
+// unsettled record. Call with mu held.
+func (s *Spool) finishActive() {
+	sg := s.active
+	if sg == nil {
+		return
+	}
+	unmapSegment(s.mm)
+	if sg.disk > sg.size {
+		if err := s.w.Truncate(sg.size); err == nil {
+			s.bytes -= sg.disk - sg.size
+			sg.disk = sg.size
+		}
+	}
+	s.toSync = append(s.toSync, s.w)
+	s.active, s.w, s.mm = nil, nil, nil
+	if sg.live == 0 {
+		s.dropSegment(slices.Index(s.segs, sg))
+	}
+}
+
 // Append writes a record and returns its seq. It returns once the record
-// is in the file (it survives the process, not yet a machine crash: see
-// Sync). keep asks to keep the record in memory rather than read it back
-// later: loaded is true when that was granted, which it is unless records
-// appended earlier are still waiting to be read back (they go first). A
-// record that would take the spool beyond MaxBytes is refused with
-// ErrFull, and a failed write (a full disk) with the OS error; neither
-// leaves anything of the record behind.
+// is in the page cache (it survives the process, not yet a machine crash:
+// see Sync). keep asks to keep the record in memory rather than read it
+// back later: loaded is true when that was granted, which it is unless
+// records appended earlier are still waiting to be read back (they go
+// first). A record that would take the spool beyond MaxBytes is refused
+// with ErrFull, and a failure to write or to reserve disk (a full disk)
+// with the OS error; neither leaves anything of the record behind.
 func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64, loaded bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, false, ErrClosed
 	}
-	s.wbuf = appendRecord(s.wbuf[:0], s.nextSeq, key, hashKey, data)
-	n := int64(len(s.wbuf))
-	if s.bytes+n > s.opts.MaxBytes {
-		return 0, false, ErrFull
+	n := frameSize(s.nextSeq, key, hashKey, data)
+	if n > headerLen+maxFrameLen {
+		return 0, false, fmt.Errorf("spool: a record of %d bytes is larger than a frame may be", n)
 	}
-	sg := s.segs[len(s.segs)-1]
-	if sg.size > 0 && sg.size+n > s.opts.SegmentBytes {
-		if err := s.startSegment(); err != nil {
+	sg := s.active
+	switch {
+	case sg == nil,
+		s.mm != nil && sg.size+n > int64(len(s.mm)),
+		s.mm == nil && sg.size > 0 && sg.size+n > s.opts.SegmentBytes:
+		if err := s.roll(n); err != nil {
 			return 0, false, err
 		}
-		sg = s.segs[len(s.segs)-1]
+		sg = s.active
 	}
-	if _, err := s.w.Write(s.wbuf); err != nil {
-		// Leave no partial frame behind: a later frame must not follow
-		// garbage.
-		_ = s.w.Truncate(sg.size)
-		_, _ = s.w.Seek(sg.size, io.SeekStart)
-		return 0, false, fmt.Errorf("spool: append to %s: %w", segName(sg.first), err)
+	if s.mm != nil {
+		appendRecord(s.mm[sg.size:sg.size:sg.size+n], s.nextSeq, key, hashKey, data)
+	} else {
+		if s.bytes+n > s.opts.MaxBytes {
+			return 0, false, ErrFull
+		}
+		s.wbuf = appendRecord(s.wbuf[:0], s.nextSeq, key, hashKey, data)
+		if _, err := s.w.WriteAt(s.wbuf, sg.size); err != nil {
+			// Leave no partial frame behind: a later frame must not
+			// follow garbage.
+			_ = s.w.Truncate(sg.size)
+			return 0, false, fmt.Errorf("spool: append to %s: %w", segName(sg.first), err)
+		}
+		if cap(s.wbuf) > 1<<20 {
+			s.wbuf = nil
+		}
+		sg.disk += n
+		s.bytes += n
 	}
 	seq = s.nextSeq
 	s.nextSeq++
@@ -333,10 +410,6 @@ func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64,
 	sg.end = sg.size
 	sg.live++
 	s.live++
-	s.bytes += n
-	if cap(s.wbuf) > 1<<20 {
-		s.wbuf = nil
-	}
 	if keep && s.unread == 0 {
 		s.rseg = len(s.segs) - 1
 		s.roff = sg.size
@@ -400,6 +473,22 @@ func (s *Spool) Next(dst []byte) (Entry, error) {
 
 // readAt reads the frame at off in sg.
 func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error) {
+	if sg == s.active && s.mm != nil {
+		// Straight from the mapping: a file read ahead would see the
+		// zeros of the reserved part, not the frames written there since.
+		s.closeReader()
+		l, ok := frameAt(s.mm[:sg.size], int(off))
+		if !ok {
+			return Entry{}, 0, errCorrupt
+		}
+		seq, key, hk, data, err := parseRecord(s.mm[off+headerLen : off+headerLen+int64(l)])
+		if err != nil {
+			return Entry{}, 0, err
+		}
+		start := len(dst)
+		dst = append(dst, data...)
+		return Entry{Seq: seq, Key: key, HashKey: hk, Data: dst[start:]}, int64(headerLen + l), nil
+	}
 	if s.rfile != nil && s.roff != off {
 		s.closeReader()
 	}
@@ -474,7 +563,7 @@ func (s *Spool) Settle(seqs ...uint64) {
 		sg := s.segs[i]
 		sg.live--
 		s.live--
-		if sg.live > 0 || i == len(s.segs)-1 {
+		if sg.live > 0 || sg == s.active {
 			sg.acks = binary.AppendUvarint(sg.acks, seq-sg.first)
 			continue
 		}
@@ -489,7 +578,7 @@ func (s *Spool) dropSegment(i int) {
 		sg.ackFile.Close()
 	}
 	s.removeFiles(sg)
-	s.bytes -= sg.size + sg.ackSize
+	s.bytes -= sg.disk + sg.ackSize
 	s.segs = slices.Delete(s.segs, i, i+1)
 	switch {
 	case s.rseg > i:
@@ -537,10 +626,12 @@ func (s *Spool) Sync() error {
 	s.syncDone = make(chan struct{})
 	upto := s.nextSeq
 	files, err := s.writeAcks()
-	files = append(files, s.w)
-	old := s.oldDirty
+	if s.w != nil {
+		files = append(files, s.w)
+	}
+	old := s.toSync
 	files = append(files, old...)
-	s.oldDirty = nil
+	s.toSync = nil
 	s.mu.Unlock()
 	for _, f := range files {
 		if e := f.Sync(); e != nil && err == nil {
@@ -647,6 +738,12 @@ func (s *Spool) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.finishActive()
+	for _, f := range s.toSync {
+		if e := f.Sync(); e != nil && err == nil {
+			err = fmt.Errorf("spool: sync: %w", e)
+		}
+	}
 	for i := len(s.segs) - 1; i >= 0; i-- {
 		if s.segs[i].live == 0 {
 			s.dropSegment(i)
@@ -662,14 +759,16 @@ func (s *Spool) Close() error {
 
 func (s *Spool) closeFiles() {
 	s.closeReader()
+	unmapSegment(s.mm)
+	s.mm = nil
 	if s.w != nil {
 		s.w.Close()
 		s.w = nil
 	}
-	for _, f := range s.oldDirty {
+	for _, f := range s.toSync {
 		f.Close()
 	}
-	s.oldDirty = nil
+	s.toSync = nil
 	for _, sg := range s.segs {
 		if sg.ackFile != nil {
 			sg.ackFile.Close()

@@ -203,28 +203,73 @@ func TestFull(t *testing.T) {
 
 func TestDiskFullLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir, Options{})
+	s := open(t, dir, Options{SegmentBytes: 100})
 	appendN(t, s, 0, 2, false)
-	good := s.w
-	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
-	if err != nil {
-		t.Skip("no /dev/full:", err)
-	}
+	real := s.allocate
 	s.mu.Lock()
-	s.w = full
+	s.allocate = func(*os.File, int64) ([]byte, error) { return nil, syscall.ENOSPC }
 	s.mu.Unlock()
-	_, _, err = s.Append("k2", "", []byte("lost"), false)
+	var err error
+	for i := 0; i < 10 && err == nil; i++ { // until a new segment is needed
+		_, _, err = s.Append("k2", "", []byte("lost"), false)
+	}
 	require.Error(t, err)
 	assert.ErrorIs(t, err, syscall.ENOSPC)
-	assert.Equal(t, 2, s.Stats().Records, "the refused record is not counted")
+	accepted := s.Stats().Records
 	s.mu.Lock()
-	s.w = good
+	s.allocate = real
 	s.mu.Unlock()
-	full.Close()
-	appendN(t, s, 2, 1, false)
+	_, _, err = s.Append("after", "", []byte("ok"), false)
+	require.NoError(t, err)
 	got, _ := readAll(t, s)
-	assert.Equal(t, want(0, 3), got)
+	require.Len(t, got, accepted+1, "every accepted record is there, the refused one is not")
+	assert.Equal(t, want(0, 2), got[:2])
+	assert.Equal(t, "after=ok", got[len(got)-1])
 	require.NoError(t, s.Close())
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	s = open(t, dir, Options{})
+	defer s.Close()
+	assert.Equal(t, accepted+1, s.Recovery().Records, "nothing of the refused record on disk (%d logs)", len(logs))
+	assert.Zero(t, s.Recovery().Corrupt)
+}
+
+func TestWritePathWithoutMapping(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{SegmentBytes: 150})
+	s.allocate = func(*os.File, int64) ([]byte, error) { return nil, nil }
+	seqs := appendN(t, s, 0, 10, false)
+	got, _ := readAll(t, s)
+	assert.Equal(t, want(0, 10), got)
+	s.Settle(seqs[:5]...)
+	require.NoError(t, s.Close())
+	s = open(t, dir, Options{})
+	defer s.Close()
+	got, _ = readAll(t, s)
+	assert.Equal(t, want(5, 5), got)
+}
+
+func TestKilledMidFrame(t *testing.T) {
+	// A frame cut short in a segment reserved ahead: zeros follow it.
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	appendN(t, s, 0, 3, true)
+	s.mu.Lock()
+	frame := appendRecord(nil, 3, "k3", "", []byte("data-3"))
+	copy(s.mm[s.active.size:], frame[:len(frame)-4])
+	s.mu.Unlock()
+	require.NoError(t, s.Sync())
+	// Die without Close: give up the lock as the OS would.
+	s.mu.Lock()
+	unlockDir(s.lock)
+	s.mu.Unlock()
+
+	s2 := open(t, dir, Options{})
+	defer s2.Close()
+	rec := s2.Recovery()
+	assert.Equal(t, 3, rec.Records)
+	assert.Equal(t, int64(len(frame)-4), rec.TornBytes)
+	got, _ := readAll(t, s2)
+	assert.Equal(t, want(0, 3), got)
 }
 
 func TestLocked(t *testing.T) {

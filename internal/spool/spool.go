@@ -1,0 +1,790 @@
+// Package spool keeps records on disk until they are settled, so that a
+// process that dies loses none of them: an append-only log of checksummed
+// frames in segment files, with a side file per segment for the records
+// settled since, and a reader that hands records back in the order they
+// were appended, replaying what an earlier process left unsettled first.
+//
+// It knows bytes and files, nothing of Kinesis. One Spool owns a directory
+// at a time; a second one, in this process or another, gets ErrLocked.
+//
+// Durability: Append returns once the record is written to the file, so it
+// survives the process being killed; Sync makes what was appended survive
+// a machine crash too. Settled marks are written by Sync; records settled
+// after the last Sync are replayed (sent again) after a crash.
+package spool
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBytes     = 1 << 30
+	DefaultSegmentBytes = 16 << 20
+	maxSegmentBytes     = 1 << 30 // offsets within a segment fit in 32 bits
+)
+
+var (
+	// ErrFull is returned by Append when the record would take the spool
+	// beyond Options.MaxBytes.
+	ErrFull = errors.New("spool: full")
+	// ErrLocked is returned by Open when another Spool holds the directory.
+	ErrLocked = errors.New("spool: directory in use by another process or stream")
+	// ErrClosed is returned by methods of a closed Spool.
+	ErrClosed = errors.New("spool: closed")
+)
+
+// Options configures a Spool.
+type Options struct {
+	// Dir is the directory of the spool, created if missing. Required.
+	Dir string
+	// MaxBytes bounds the bytes of all files of the spool. Default 1 GiB.
+	MaxBytes int64
+	// SegmentBytes is the size at which a new segment file is started.
+	// A segment is removed once all its records are settled. Default
+	// 16 MiB, at most MaxBytes/4.
+	SegmentBytes int64
+}
+
+// Recovery says what Open found in the directory.
+type Recovery struct {
+	Records      int   // unsettled records, to be read back first
+	Bytes        int64 // their key, hash key and data bytes
+	Settled      int   // records found settled, whose segments were removed or are kept for others
+	Corrupt      int   // stretches of bytes that held no valid frame, skipped
+	CorruptBytes int64 // their bytes
+	TornBytes    int64 // bytes of an incomplete last frame, truncated
+}
+
+// Entry is a record read back from the spool.
+type Entry struct {
+	Seq     uint64 // its position in the spool, for Settle
+	Key     string
+	HashKey string
+	Data    []byte
+	Replay  bool // written by an earlier process
+}
+
+type segment struct {
+	first   uint64   // seq of its first record (its file name)
+	next    uint64   // seq after its last record
+	size    int64    // bytes of the frames in its log file
+	disk    int64    // bytes its log file takes (more than size while reserved ahead)
+	ackSize int64    // bytes of its ack file
+	live    int      // records not yet settled
+	end     int64    // where its valid frames end (the reader stops there)
+	offs    []uint32 // replayed segments: where the unsettled records start
+	replay  bool
+	acks    []byte // ack payload not yet written
+	ackFile *os.File
+}
+
+// Spool is an on-disk log of records. Its methods are safe for concurrent
+// use.
+type Spool struct {
+	opts Options
+	lock *os.File
+
+	mu      sync.Mutex
+	closed  bool
+	segs    []*segment // oldest first
+	active  *segment   // the last of segs, appended to; nil until the first Append
+	w       *os.File   // active's log
+	mm      []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
+	wbuf    []byte
+	nextSeq uint64
+	bytes   int64 // all files
+	live    int
+	rec     Recovery
+	toSync  []*os.File // logs rolled since the last sync
+
+	// allocate reserves a new segment's disk and maps it (mapSegment).
+	allocate func(f *os.File, size int64) ([]byte, error)
+
+	// reader: the next record to hand back
+	unread int // records appended or replayed and not yet handed back
+	rseg   int // index into segs
+	ridx   int // in a replayed segment: index into offs
+	roff   int64
+	rfile  *os.File
+	rbuf   *bufio.Reader
+	rhead  [headerLen]byte
+
+	syncing  bool
+	syncDone chan struct{}
+	synced   uint64 // every record below it is on stable storage
+	syncErr  error
+}
+
+func segName(first uint64) string { return fmt.Sprintf("%020d.log", first) }
+func ackName(first uint64) string { return fmt.Sprintf("%020d.ack", first) }
+
+// Open takes the directory, truncates a torn tail, skips and counts corrupt
+// frames, removes fully settled segments, and returns a Spool whose reader
+// hands back the unsettled records first, in their original order.
+func Open(opts Options) (*Spool, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("spool: no directory")
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	opts.SegmentBytes = max(min(opts.SegmentBytes, opts.MaxBytes/4, maxSegmentBytes), 1)
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	lock, err := lockDir(filepath.Join(opts.Dir, "LOCK"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{opts: opts, lock: lock, allocate: mapSegment}
+	if err := s.recover(); err != nil {
+		s.closeFiles()
+		unlockDir(lock)
+		return nil, err
+	}
+	s.synced = s.nextSeq
+	s.unread = s.live
+	return s, nil
+}
+
+// Recovery returns what Open found.
+func (s *Spool) Recovery() Recovery { return s.rec }
+
+// recover reads every segment left in the directory.
+func (s *Spool) recover() error {
+	names, err := filepath.Glob(filepath.Join(s.opts.Dir, "*.log"))
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	var firsts []uint64
+	for _, n := range names {
+		first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ".log"), 10, 64)
+		if err != nil {
+			continue // not ours
+		}
+		firsts = append(firsts, first)
+	}
+	slices.Sort(firsts)
+	for i, first := range firsts {
+		sg, err := s.readSegment(first, i == len(firsts)-1)
+		if err != nil {
+			return err
+		}
+		s.nextSeq = max(s.nextSeq, sg.next)
+		if sg.live == 0 {
+			s.removeFiles(sg)
+			continue
+		}
+		s.segs = append(s.segs, sg)
+		s.bytes += sg.disk + sg.ackSize
+		s.live += sg.live
+	}
+	return nil
+}
+
+func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
+	sg := &segment{first: first, next: first, replay: true}
+	acked := map[uint64]bool{}
+	logPath := filepath.Join(s.opts.Dir, segName(first))
+	ackPath := filepath.Join(s.opts.Dir, ackName(first))
+	if b, err := os.ReadFile(ackPath); err == nil {
+		end := scan(b, func(_ int, p []byte) {
+			for len(p) > 0 {
+				off, n := binary.Uvarint(p)
+				if n <= 0 {
+					break
+				}
+				acked[off] = true
+				p = p[n:]
+			}
+		}, func(_, n int) { s.rec.Corrupt++; s.rec.CorruptBytes += int64(n) })
+		if end < len(b) {
+			s.rec.TornBytes += int64(len(b) - end)
+			if err := os.Truncate(ackPath, int64(end)); err != nil {
+				return nil, fmt.Errorf("spool: %w", err)
+			}
+		}
+		sg.ackSize = int64(end)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	records := map[uint64]bool{}
+	end := scan(b, func(at int, p []byte) {
+		seq, key, hk, data, err := parseRecord(p)
+		if err != nil || seq < first || seq-first > uint64(len(b)) {
+			s.rec.Corrupt++
+			s.rec.CorruptBytes += int64(len(p) + headerLen)
+			return
+		}
+		off := seq - first
+		if records[off] {
+			return // a frame written twice (cannot happen, but never count it twice)
+		}
+		records[off] = true
+		sg.next = max(sg.next, seq+1)
+		if acked[off] {
+			s.rec.Settled++
+			return
+		}
+		sg.offs = append(sg.offs, uint32(at))
+		sg.live++
+		s.rec.Records++
+		s.rec.Bytes += int64(len(key) + len(hk) + len(data))
+	}, func(_, n int) {
+		s.rec.Corrupt++
+		s.rec.CorruptBytes += int64(n)
+	})
+	if end < len(b) {
+		// Past the last frame: the unused part of a segment reserved ahead
+		// (zeros), and, where the process died while writing, a frame cut
+		// short, which was never acknowledged. Elsewhere than at the end of
+		// the last segment, bytes that are not zeros are corruption.
+		if tail := nonZeroLen(b[end:]); tail > 0 {
+			if last {
+				s.rec.TornBytes += int64(tail)
+			} else {
+				s.rec.Corrupt++
+				s.rec.CorruptBytes += int64(tail)
+			}
+		}
+		if err := os.Truncate(logPath, int64(end)); err != nil {
+			return nil, fmt.Errorf("spool: %w", err)
+		}
+	}
+	sg.size = int64(end)
+	sg.disk = int64(end)
+	sg.end = int64(end)
+	return sg, nil
+}
+
+// nonZeroLen returns the length of b up to its last byte that is not zero.
+func nonZeroLen(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// frameSize is the size of the record frame appendRecord writes.
+func frameSize(seq uint64, key, hashKey string, data []byte) int64 {
+	return int64(headerLen + uvarintLen(seq) + uvarintLen(uint64(len(key))) + len(key) +
+		uvarintLen(uint64(len(hashKey))) + len(hashKey) + len(data))
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// roll starts a new segment at nextSeq, room for a frame of n bytes, and
+// finishes the one appended to so far. Call with mu held.
+func (s *Spool) roll(n int64) error {
+	size := max(s.opts.SegmentBytes, n)
+	if s.bytes+size > s.opts.MaxBytes {
+		return ErrFull
+	}
+	sg := &segment{first: s.nextSeq, next: s.nextSeq}
+	path := filepath.Join(s.opts.Dir, segName(sg.first))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	mm, err := s.allocate(f, size)
+	if err == nil {
+		err = syncDir(s.opts.Dir)
+	}
+	if err != nil {
+		unmapSegment(mm)
+		f.Close()
+		_ = os.Remove(path)
+		return fmt.Errorf("spool: new segment %s: %w", segName(sg.first), err)
+	}
+	if mm != nil {
+		sg.disk = size
+	}
+	s.finishActive()
+	s.active, s.w, s.mm = sg, f, mm
+	s.segs = append(s.segs, sg)
+	s.bytes += sg.disk
+	return nil
+}
+
+// finishActive gives back the unused reserved part of the segment appended
+// to so far, keeps its file to be synced, and removes it when it holds no
+// unsettled record. Call with mu held.
+func (s *Spool) finishActive() {
+	sg := s.active
+	if sg == nil {
+		return
+	}
+	unmapSegment(s.mm)
+	if sg.disk > sg.size {
+		if err := s.w.Truncate(sg.size); err == nil {
+			s.bytes -= sg.disk - sg.size
+			sg.disk = sg.size
+		}
+	}
+	s.toSync = append(s.toSync, s.w)
+	s.active, s.w, s.mm = nil, nil, nil
+	if sg.live == 0 {
+		s.dropSegment(slices.Index(s.segs, sg))
+	}
+}
+
+// Append writes a record and returns its seq. It returns once the record
+// is in the page cache (it survives the process, not yet a machine crash:
+// see Sync). keep asks to keep the record in memory rather than read it
+// back later: loaded is true when that was granted, which it is unless
+// records appended earlier are still waiting to be read back (they go
+// first). A record that would take the spool beyond MaxBytes is refused
+// with ErrFull, and a failure to write or to reserve disk (a full disk)
+// with the OS error; neither leaves anything of the record behind.
+func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64, loaded bool, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, false, ErrClosed
+	}
+	n := frameSize(s.nextSeq, key, hashKey, data)
+	if n > headerLen+maxFrameLen {
+		return 0, false, fmt.Errorf("spool: a record of %d bytes is larger than a frame may be", n)
+	}
+	sg := s.active
+	switch {
+	case sg == nil,
+		s.mm != nil && sg.size+n > int64(len(s.mm)),
+		s.mm == nil && sg.size > 0 && sg.size+n > s.opts.SegmentBytes:
+		if err := s.roll(n); err != nil {
+			return 0, false, err
+		}
+		sg = s.active
+	}
+	if s.mm != nil {
+		appendRecord(s.mm[sg.size:sg.size:sg.size+n], s.nextSeq, key, hashKey, data)
+	} else {
+		if s.bytes+n > s.opts.MaxBytes {
+			return 0, false, ErrFull
+		}
+		s.wbuf = appendRecord(s.wbuf[:0], s.nextSeq, key, hashKey, data)
+		if _, err := s.w.WriteAt(s.wbuf, sg.size); err != nil {
+			// Leave no partial frame behind: a later frame must not
+			// follow garbage.
+			_ = s.w.Truncate(sg.size)
+			return 0, false, fmt.Errorf("spool: append to %s: %w", segName(sg.first), err)
+		}
+		if cap(s.wbuf) > 1<<20 {
+			s.wbuf = nil
+		}
+		sg.disk += n
+		s.bytes += n
+	}
+	seq = s.nextSeq
+	s.nextSeq++
+	sg.next = s.nextSeq
+	sg.size += n
+	sg.end = sg.size
+	sg.live++
+	s.live++
+	if keep && s.unread == 0 {
+		s.rseg = len(s.segs) - 1
+		s.roff = sg.size
+		return seq, true, nil
+	}
+	s.unread++
+	return seq, false, nil
+}
+
+// Backlog reports whether records appended (or left by an earlier process)
+// wait to be read back.
+func (s *Spool) Backlog() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unread > 0
+}
+
+// Next reads back the next record not yet handed out, appending its data to
+// dst: first those an earlier process left unsettled, then those appended
+// since. It returns io.EOF when every record appended so far was handed out.
+func (s *Spool) Next(dst []byte) (Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Entry{}, ErrClosed
+	}
+	for s.unread > 0 && s.rseg < len(s.segs) {
+		sg := s.segs[s.rseg]
+		var off int64
+		switch {
+		case sg.replay && s.ridx < len(sg.offs):
+			off = int64(sg.offs[s.ridx])
+			s.ridx++
+		case !sg.replay && s.roff < sg.end:
+			off = s.roff
+		case s.rseg == len(s.segs)-1:
+			s.unread = 0 // cannot happen: nothing left to read
+			continue
+		default:
+			s.rseg++
+			s.ridx, s.roff = 0, 0
+			s.closeReader()
+			continue
+		}
+		e, n, err := s.readAt(sg, off, dst)
+		if err != nil {
+			// The file changed under us since it was written or checked:
+			// skip the rest of this segment rather than stall.
+			s.rec.Corrupt++
+			s.roff, s.ridx = sg.end, len(sg.offs)
+			s.closeReader()
+			continue
+		}
+		s.roff = off + n
+		s.unread--
+		e.Replay = sg.replay
+		return e, nil
+	}
+	return Entry{}, io.EOF
+}
+
+// readAt reads the frame at off in sg.
+func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error) {
+	if sg == s.active && s.mm != nil {
+		// Straight from the mapping: a file read ahead would see the
+		// zeros of the reserved part, not the frames written there since.
+		s.closeReader()
+		l, ok := frameAt(s.mm[:sg.size], int(off))
+		if !ok {
+			return Entry{}, 0, errCorrupt
+		}
+		seq, key, hk, data, err := parseRecord(s.mm[off+headerLen : off+headerLen+int64(l)])
+		if err != nil {
+			return Entry{}, 0, err
+		}
+		start := len(dst)
+		dst = append(dst, data...)
+		return Entry{Seq: seq, Key: key, HashKey: hk, Data: dst[start:]}, int64(headerLen + l), nil
+	}
+	if s.rfile != nil && s.roff != off {
+		s.closeReader()
+	}
+	if s.rfile == nil {
+		f, err := os.Open(filepath.Join(s.opts.Dir, segName(sg.first)))
+		if err != nil {
+			return Entry{}, 0, err
+		}
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			f.Close()
+			return Entry{}, 0, err
+		}
+		s.rfile = f
+		if s.rbuf == nil {
+			s.rbuf = bufio.NewReaderSize(f, 64<<10)
+		} else {
+			s.rbuf.Reset(f)
+		}
+	}
+	if _, err := io.ReadFull(s.rbuf, s.rhead[:]); err != nil {
+		return Entry{}, 0, err
+	}
+	l := int(binary.LittleEndian.Uint32(s.rhead[4:]))
+	if binary.LittleEndian.Uint32(s.rhead[:]) != frameMagic || l > maxFrameLen {
+		return Entry{}, 0, errCorrupt
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, l)[:start+l]
+	payload := dst[start:]
+	if _, err := io.ReadFull(s.rbuf, payload); err != nil {
+		return Entry{}, 0, err
+	}
+	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(s.rhead[8:]) {
+		return Entry{}, 0, errCorrupt
+	}
+	seq, key, hk, data, err := parseRecord(payload)
+	if err != nil {
+		return Entry{}, 0, err
+	}
+	// Move the data to the front of dst's new room, so that the entry's
+	// data is the bytes appended to dst.
+	n := copy(dst[start:], data)
+	return Entry{Seq: seq, Key: key, HashKey: hk, Data: dst[start : start+n]}, int64(headerLen + l), nil
+}
+
+func (s *Spool) closeReader() {
+	if s.rfile != nil {
+		s.rfile.Close()
+		s.rfile = nil
+	}
+}
+
+// Settle marks records as settled: delivered, or reported failed. A
+// segment whose records are all settled is removed. The marks reach the
+// disk at the next Sync.
+func (s *Spool) Settle(seqs ...uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, seq := range seqs {
+		i, found := slices.BinarySearchFunc(s.segs, seq, func(sg *segment, seq uint64) int {
+			switch {
+			case seq < sg.first:
+				return 1
+			case seq >= sg.next:
+				return -1
+			}
+			return 0
+		})
+		if !found || s.segs[i].live == 0 {
+			continue
+		}
+		sg := s.segs[i]
+		sg.live--
+		s.live--
+		if sg.live > 0 || sg == s.active {
+			sg.acks = binary.AppendUvarint(sg.acks, seq-sg.first)
+			continue
+		}
+		s.dropSegment(i)
+	}
+}
+
+// dropSegment removes a fully settled segment that is not appended to.
+func (s *Spool) dropSegment(i int) {
+	sg := s.segs[i]
+	if sg.ackFile != nil {
+		sg.ackFile.Close()
+	}
+	s.removeFiles(sg)
+	s.bytes -= sg.disk + sg.ackSize
+	s.segs = slices.Delete(s.segs, i, i+1)
+	switch {
+	case s.rseg > i:
+		s.rseg--
+	case s.rseg == i: // the reader had read all of it
+		s.ridx, s.roff = 0, 0
+		s.closeReader()
+	}
+}
+
+func (s *Spool) removeFiles(sg *segment) {
+	_ = os.Remove(filepath.Join(s.opts.Dir, ackName(sg.first)))
+	_ = os.Remove(filepath.Join(s.opts.Dir, segName(sg.first)))
+}
+
+// Sync writes the settled marks and makes every record appended before it
+// durable against a machine crash (fsync). Concurrent calls share one
+// fsync (group commit).
+func (s *Spool) Sync() error {
+	s.mu.Lock()
+	target := s.nextSeq
+	for {
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if s.synced >= target && !s.acksPending() {
+			s.mu.Unlock()
+			return nil
+		}
+		if !s.syncing {
+			break
+		}
+		done := s.syncDone
+		s.mu.Unlock()
+		<-done
+		s.mu.Lock()
+		if s.syncErr != nil {
+			err := s.syncErr
+			s.mu.Unlock()
+			return err
+		}
+	}
+	s.syncing = true
+	s.syncDone = make(chan struct{})
+	upto := s.nextSeq
+	files, err := s.writeAcks()
+	if s.w != nil {
+		files = append(files, s.w)
+	}
+	old := s.toSync
+	files = append(files, old...)
+	s.toSync = nil
+	s.mu.Unlock()
+	for _, f := range files {
+		if e := f.Sync(); e != nil && err == nil {
+			err = fmt.Errorf("spool: sync: %w", e)
+		}
+	}
+	for _, f := range old { // rolled: no longer written
+		f.Close()
+	}
+	s.mu.Lock()
+	s.syncing = false
+	s.syncErr = err
+	close(s.syncDone)
+	if err == nil {
+		s.synced = max(s.synced, upto)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Spool) acksPending() bool {
+	for _, sg := range s.segs {
+		if len(sg.acks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeAcks writes the pending settled marks, one frame per segment, and
+// returns the files to sync. Call with mu held.
+func (s *Spool) writeAcks() ([]*os.File, error) {
+	var files []*os.File
+	var firstErr error
+	for _, sg := range s.segs {
+		if len(sg.acks) == 0 {
+			continue
+		}
+		if sg.ackFile == nil {
+			f, err := os.OpenFile(filepath.Join(s.opts.Dir, ackName(sg.first)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				firstErr = cmpErr(firstErr, err)
+				continue
+			}
+			sg.ackFile = f
+		}
+		frame := make([]byte, headerLen, headerLen+len(sg.acks))
+		frame = append(frame, sg.acks...)
+		sealFrame(frame)
+		if _, err := sg.ackFile.Write(frame); err != nil {
+			_ = sg.ackFile.Truncate(sg.ackSize)
+			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		sg.ackSize += int64(len(frame))
+		s.bytes += int64(len(frame))
+		sg.acks = sg.acks[:0]
+		files = append(files, sg.ackFile)
+	}
+	if firstErr != nil {
+		firstErr = fmt.Errorf("spool: write settled marks: %w", firstErr)
+	}
+	return files, firstErr
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// Stats is a snapshot of the spool.
+type Stats struct {
+	Records int   // records appended or replayed and not yet settled
+	Bytes   int64 // bytes of all its files
+	Backlog bool  // records wait to be read back
+}
+
+// Stats returns a snapshot of the spool.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Records: s.live, Bytes: s.bytes, Backlog: s.unread > 0}
+}
+
+// Close syncs the spool, removes the segments that hold no unsettled
+// record, and gives up the directory. Unsettled records stay for the next
+// Open.
+func (s *Spool) Close() error {
+	err := s.Sync()
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.syncing {
+		done := s.syncDone
+		s.mu.Unlock()
+		<-done
+		s.mu.Lock()
+	}
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.finishActive()
+	for _, f := range s.toSync {
+		if e := f.Sync(); e != nil && err == nil {
+			err = fmt.Errorf("spool: sync: %w", e)
+		}
+	}
+	for i := len(s.segs) - 1; i >= 0; i-- {
+		if s.segs[i].live == 0 {
+			s.dropSegment(i)
+		}
+	}
+	s.closeFiles()
+	if e := syncDir(s.opts.Dir); e != nil && err == nil {
+		err = e
+	}
+	unlockDir(s.lock)
+	return err
+}
+
+func (s *Spool) closeFiles() {
+	s.closeReader()
+	unmapSegment(s.mm)
+	s.mm = nil
+	if s.w != nil {
+		s.w.Close()
+		s.w = nil
+	}
+	for _, f := range s.toSync {
+		f.Close()
+	}
+	s.toSync = nil
+	for _, sg := range s.segs {
+		if sg.ackFile != nil {
+			sg.ackFile.Close()
+			sg.ackFile = nil
+		}
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("spool: sync %s: %w", dir, err)
+	}
+	return nil
+}

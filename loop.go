@@ -349,12 +349,13 @@ func (l *loop[T]) handle(q *request[T]) {
 	st.inFlightRecords.Add(-int64(q.weight))
 	switch {
 	case q.err != nil:
-		c := retry.Request(l.s.reqCtx, q.err)
+		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
 		if c.Throttled {
 			st.throttled.Add(int64(q.weight))
 		}
+		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, q.err)
+			l.retryOrFail(r, c, err)
 		}
 	case q.out == nil || len(q.out.Records) != len(q.recs):
 		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
@@ -602,7 +603,8 @@ func (l *loop[T]) report(f failure[T]) {
 	cause := f.cause
 	switch f.kind {
 	case failExhausted:
-		cause = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, l.set.retryCount+1, cause)
+		// PutError's message states the attempts.
+		cause = fmt.Errorf("%w: %w", ErrRetriesExhausted, cause)
 	case failExpired:
 		if cause != nil {
 			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)

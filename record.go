@@ -81,10 +81,20 @@ type request[T any] struct {
 	input   kinesis.PutRecordsInput
 	out     *kinesis.PutRecordsOutput
 	err     error
+	trace   callTrace // how far the SDK took the call
 }
 
+// noData is the data of a record that encodes to nothing. Kinesis takes
+// empty data, but the SDK refuses nil Data as a missing field, failing the
+// whole call.
+var noData = []byte{}
+
 func (q *request[T]) add(r *record[T]) {
-	e := types.PutRecordsRequestEntry{Data: r.data, PartitionKey: &r.key}
+	data := r.data
+	if data == nil {
+		data = noData
+	}
+	e := types.PutRecordsRequestEntry{Data: data, PartitionKey: &r.key}
 	if r.hashKey != "" {
 		e.ExplicitHashKey = &r.hashKey
 	}
@@ -98,11 +108,8 @@ func (q *request[T]) reset() {
 	q.recs, q.entries = q.recs[:0], q.entries[:0]
 	q.out, q.err = nil, nil
 	q.weight = 0
+	q.trace = callTrace{}
 }
-
-// turnOffSDKRetries makes a call's SDK retryer try once: the stream retries
-// the records itself, and retries must not multiply.
-func turnOffSDKRetries(o *kinesis.Options) { o.RetryMaxAttempts = 1 }
 
 // send makes the call of q and hands it back to the loop. A panic of the
 // client fails the call, not the program.
@@ -115,7 +122,7 @@ func (s *Stream[T]) send(q *request[T]) {
 	}()
 	ctx, cancel := context.WithTimeout(s.reqCtx, s.set.requestTimeout)
 	defer cancel()
-	q.out, q.err = s.client.PutRecords(ctx, &q.input, turnOffSDKRetries)
+	q.out, q.err = s.client.PutRecords(withTrace(ctx, &q.trace), &q.input, callOptions)
 }
 
 // callbacks runs the callbacks of finished records, in order, on one

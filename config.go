@@ -192,12 +192,16 @@ type Config[T any] struct {
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the
-	// default AWS configuration chain for Region, whose HTTP client hides
-	// request bodies' WriteTo from net/http (a race between the SDK and
-	// net/http can otherwise close a connection under a response, making a
-	// written call look failed; wrap a client of your own with HTTPClient).
-	// The stream turns the client's own retries off for PutRecords, since
-	// it retries itself.
+	// default AWS configuration chain for Region. A nil pointer (a nil
+	// *kinesis.Client) is refused with a *ConfigError.
+	//
+	// The stream passes options to each PutRecords call: they turn the
+	// client's own retries off, since the stream retries itself, and wrap
+	// the client's HTTP client as HTTPClient does (unless it is wrapped
+	// already), so that a race between the SDK and net/http cannot close a
+	// connection under a response and make a written call look failed. A
+	// *kinesis.Client of your own therefore needs neither; wrapping its HTTP
+	// client with HTTPClient yourself protects its other calls too.
 	Client PutRecordsAPI
 }
 

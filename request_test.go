@@ -3,6 +3,9 @@ package inskinesis_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -156,4 +159,51 @@ func TestExhaustedMessageCountsOnce(t *testing.T) {
 	assert.Equal(t, "InternalFailure", apiErr.ErrorCode())
 	var maxErr *sdkretry.MaxAttemptsError
 	assert.ErrorAs(t, err, &maxErr, "the SDK's error is wrapped whole")
+}
+
+// bodyRecorder is an HTTP client for the SDK that notes whether the request
+// bodies it is given expose WriteTo, and passes them on.
+type bodyRecorder struct {
+	next           aws.HTTPClient
+	calls, writeTo atomic.Int64
+}
+
+func (b *bodyRecorder) Do(r *http.Request) (*http.Response, error) {
+	b.calls.Add(1)
+	if _, ok := r.Body.(io.WriterTo); ok {
+		b.writeTo.Add(1)
+	}
+	return b.next.Do(r)
+}
+
+// TestOwnClientGetsTheTransportWorkaround: a *kinesis.Client built without
+// HTTPClient still has request bodies' WriteTo hidden in the stream's
+// PutRecords calls, and one built with it is not wrapped twice.
+func TestOwnClientGetsTheTransportWorkaround(t *testing.T) {
+	for _, wrapped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wrapped=%v", wrapped), func(t *testing.T) {
+			srv := kinesistest.Start(t)
+			require.NoError(t, srv.CreateStream("transport", 1))
+			rec := &bodyRecorder{next: srv.HTTPClient()}
+			client := srv.Client(func(o *kinesis.Options) {
+				o.HTTPClient = rec
+				if wrapped {
+					o.HTTPClient = inskinesis.HTTPClient(rec)
+				}
+			})
+			results := putEvents(t, eventConfig("transport", client), &testpb.Event{Id: "1"}, &testpb.Event{Id: "2"})
+			for _, r := range results {
+				require.NoError(t, r.Err)
+			}
+			assert.Positive(t, rec.calls.Load())
+			assert.Zero(t, rec.writeTo.Load(), "request bodies reach the HTTP client without WriteTo")
+
+			// The client's own calls are untouched.
+			_, err := client.ListShards(context.Background(), &kinesis.ListShardsInput{StreamName: aws.String("transport")})
+			require.NoError(t, err)
+			if !wrapped {
+				assert.Positive(t, rec.writeTo.Load(), "the stream changes only its own calls")
+			}
+		})
+	}
 }

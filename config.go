@@ -101,7 +101,8 @@ type Config[T any] struct {
 
 	// RetryCount is how many times a record is sent again after a retryable
 	// failure (throttling, an internal failure, a timeout) before it is
-	// reported. Default 3; a negative value disables retries; at most 1000.
+	// reported. Default 3; a negative value disables retries; at most 2^30
+	// (1073741824), enough to retry until RecordTTL.
 	RetryCount int
 
 	// RetryInterval is the first retry's backoff window. Each further retry
@@ -221,9 +222,11 @@ const (
 	// maxBufferBytes bounds MaxBufferedBytes: 1 TiB is beyond any machine
 	// the stream would buffer on, and keeps byte counts far from overflow.
 	maxBufferBytes = int64(1) << 40
-	// maxRetryCount bounds RetryCount: with backoff capped at an hour,
-	// 1000 retries already span weeks; more only hides a permanent fault.
-	maxRetryCount = 1000
+	// maxRetryCount bounds RetryCount: 2^30 retries at the shortest
+	// backoff (1 ms) outlast the longest RecordTTL (7 days), so a count
+	// meant as "retry until RecordTTL" is accepted; a larger one can only
+	// be a mistyped value.
+	maxRetryCount = 1 << 30
 	// maxInterval bounds RetryInterval, MaxRetryInterval, FlushInterval and
 	// RequestTimeout: an hour is longer than any useful wait for a batch, a
 	// backoff or one call, and keeps time arithmetic far from overflow.

@@ -26,7 +26,7 @@ func TestConfigBounds(t *testing.T) {
 		{"MaxBatchSize", func(c *Config[event]) { c.MaxBatchSize = math.MaxInt }, func(c *Config[event]) { c.MaxBatchSize = 1 << 24 }, "1..16777216"},
 		{"MaxBufferedBytes", func(c *Config[event]) { c.MaxBufferedBytes = math.MaxInt }, func(c *Config[event]) { c.MaxBufferedBytes = 1 << 40 }, "1..1099511627776"},
 		{"MaxGroup", func(c *Config[event]) { c.MaxGroup = math.MaxInt }, func(c *Config[event]) { c.MaxGroup = 1024 }, "1..1024"},
-		{"RetryCount", func(c *Config[event]) { c.RetryCount = math.MaxInt }, func(c *Config[event]) { c.RetryCount = 1000 }, "1000"},
+		{"RetryCount", func(c *Config[event]) { c.RetryCount = math.MaxInt }, func(c *Config[event]) { c.RetryCount = 1 << 30 }, "above 1073741824"},
 		{"RetryInterval", func(c *Config[event]) { c.RetryInterval = math.MaxInt64 }, func(c *Config[event]) { c.RetryInterval = time.Hour }, "0..1h0m0s"},
 		{"MaxRetryInterval", func(c *Config[event]) { c.MaxRetryInterval = math.MaxInt64 }, func(c *Config[event]) { c.MaxRetryInterval = time.Hour }, "0..1h0m0s"},
 		{"FlushInterval", func(c *Config[event]) { c.FlushInterval = math.MaxInt64 }, func(c *Config[event]) { c.FlushInterval = time.Hour }, "0..1h0m0s"},

@@ -48,7 +48,7 @@ func (c *cfgClient) ListShards(context.Context, *kinesis.ListShardsInput, ...fun
 // fast. Numbers are fuzzed whole (int64) so that the extremes come up.
 func FuzzNewKinesisConfig(f *testing.F) {
 	f.Add("s", int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), uint8(0))
-	f.Add("s", int64(500), int64(10<<20), int64(1<<24), int64(1<<40), int64(1024), int64(1000), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(7*24*time.Hour), int64(10<<20), int64(1<<20), int64(10<<20), int64(1<<20), int64(1000), uint8(7))
+	f.Add("s", int64(500), int64(10<<20), int64(1<<24), int64(1<<40), int64(1024), int64(1<<30), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(7*24*time.Hour), int64(10<<20), int64(1<<20), int64(10<<20), int64(1<<20), int64(1000), uint8(7))
 	f.Add("s", int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), uint8(2))
 	f.Add("s", int64(1), int64(1), int64(1), int64(1), int64(1), int64(1<<62), int64(1<<62), int64(1<<62), int64(1), int64(1), int64(1), int64(21), int64(1<<40), int64(21), int64(1), int64(1), uint8(3))
 	f.Fuzz(func(t *testing.T, name string, batchSize, batchBytes, maxBatch, maxBuffered, maxGroup, retryCount,

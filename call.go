@@ -20,10 +20,24 @@ import (
 // call the SDK refused before sending is known to have written nothing.
 func callOptions(o *kinesis.Options) {
 	o.RetryMaxAttempts = 1
+	wrapHTTPClient(o)
+	o.APIOptions = append(o.APIOptions, addPhaseMarkers)
+}
+
+// wrapHTTPClient is the per-call option of the stream's ListShards calls:
+// the same request body workaround as callOptions. The SDK keeps its own
+// retries there: the stream does not retry ListShards itself.
+func wrapHTTPClient(o *kinesis.Options) {
 	if o.HTTPClient != nil && !transport.Wrapped(o.HTTPClient) {
 		o.HTTPClient = transport.Client(o.HTTPClient)
 	}
-	o.APIOptions = append(o.APIOptions, addPhaseMarkers)
+}
+
+// shardLister passes wrapHTTPClient to every ListShards call of the stream.
+type shardLister struct{ api ListShardsAPI }
+
+func (l shardLister) ListShards(ctx context.Context, in *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	return l.api.ListShards(ctx, in, append(optFns, wrapHTTPClient)...)
 }
 
 // callTrace records how far the SDK took one call. The markers run on the

@@ -196,13 +196,14 @@ type Config[T any] struct {
 	// default AWS configuration chain for Region. A nil pointer (a nil
 	// *kinesis.Client) is refused with a *ConfigError.
 	//
-	// The stream passes options to each PutRecords call: they turn the
-	// client's own retries off, since the stream retries itself, and wrap
-	// the client's HTTP client as HTTPClient does (unless it is wrapped
+	// The stream passes options to each of its calls: they wrap the
+	// client's HTTP client as HTTPClient does (unless it is wrapped
 	// already), so that a race between the SDK and net/http cannot close a
-	// connection under a response and make a written call look failed. A
-	// *kinesis.Client of your own therefore needs neither; wrapping its HTTP
-	// client with HTTPClient yourself protects its other calls too.
+	// connection under a response and make a written call look failed, and
+	// for PutRecords they turn the client's own retries off, since the
+	// stream retries itself. A *kinesis.Client of your own therefore needs
+	// neither; wrapping its HTTP client with HTTPClient yourself protects
+	// its other calls too.
 	Client PutRecordsAPI
 }
 

@@ -166,10 +166,14 @@ func TestExhaustedMessageCountsOnce(t *testing.T) {
 type bodyRecorder struct {
 	next           aws.HTTPClient
 	calls, writeTo atomic.Int64
+	lists          atomic.Int64 // ListShards calls
 }
 
 func (b *bodyRecorder) Do(r *http.Request) (*http.Response, error) {
 	b.calls.Add(1)
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".ListShards") {
+		b.lists.Add(1)
+	}
 	if _, ok := r.Body.(io.WriterTo); ok {
 		b.writeTo.Add(1)
 	}
@@ -178,7 +182,8 @@ func (b *bodyRecorder) Do(r *http.Request) (*http.Response, error) {
 
 // TestOwnClientGetsTheTransportWorkaround: a *kinesis.Client built without
 // HTTPClient still has request bodies' WriteTo hidden in the stream's
-// PutRecords calls, and one built with it is not wrapped twice.
+// PutRecords and ListShards calls, and one built with it is not wrapped
+// twice.
 func TestOwnClientGetsTheTransportWorkaround(t *testing.T) {
 	for _, wrapped := range []bool{false, true} {
 		t.Run(fmt.Sprintf("wrapped=%v", wrapped), func(t *testing.T) {
@@ -191,11 +196,14 @@ func TestOwnClientGetsTheTransportWorkaround(t *testing.T) {
 					o.HTTPClient = inskinesis.HTTPClient(rec)
 				}
 			})
-			results := putEvents(t, eventConfig("transport", client), &testpb.Event{Id: "1"}, &testpb.Event{Id: "2"})
+			cfg := eventConfig("transport", client)
+			cfg.AggregateRecords = true // the stream's ListShards calls too
+			results := putEvents(t, cfg, &testpb.Event{Id: "1"}, &testpb.Event{Id: "2"})
 			for _, r := range results {
 				require.NoError(t, r.Err)
 			}
 			assert.Positive(t, rec.calls.Load())
+			assert.Positive(t, rec.lists.Load(), "the stream read the shard map")
 			assert.Zero(t, rec.writeTo.Load(), "request bodies reach the HTTP client without WriteTo")
 
 			// The client's own calls are untouched.

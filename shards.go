@@ -60,7 +60,7 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if !ok {
 		return nil, configErr("Client", "does not implement ListShardsAPI, which AggregateRecords and ShardRateLimit need")
 	}
-	m, err := shardmap.New(lister, shardmap.Stream{StreamName: set.streamName})
+	m, err := shardmap.New(shardLister{lister}, shardmap.Stream{StreamName: set.streamName})
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: shard map: %w", err)
 	}

@@ -15,9 +15,10 @@ import (
 // under the response. The call then fails although Kinesis wrote its
 // records, and the stream sends them again (MaybeDuplicate).
 //
-// The stream applies it to every PutRecords call it makes, whatever the
-// client, so using it is optional. It still helps a *kinesis.Client of
-// your own in its other calls (GetRecords, ListShards, …):
+// The stream applies it to every call it makes (PutRecords, and ListShards
+// for aggregation or the shard rate limit), whatever the client, so using
+// it is optional. It still helps a *kinesis.Client of your own in its other
+// calls (GetRecords, …):
 //
 //	client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
 //		o.HTTPClient = inskinesis.HTTPClient(o.HTTPClient)

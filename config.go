@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -86,13 +87,13 @@ type Config[T any] struct {
 	// MaxBatchSize is the most records the stream holds at once: waiting for
 	// a batch, in flight, or waiting to be retried. Put blocks while it is
 	// reached, PutContext until its context ends, and TryPut returns
-	// ErrBufferFull. Default 500.
+	// ErrBufferFull. Default 500; at most 16777216 (2^24).
 	MaxBatchSize int
 
 	// MaxBufferedBytes bounds the encoded bytes (data plus keys) the stream
 	// holds at once, like MaxBatchSize bounds records. A record larger than
 	// the bound is still taken when the stream holds nothing else. Default
-	// 32 MiB.
+	// 32 MiB; at most 1 TiB (2^40).
 	MaxBufferedBytes int
 
 	// MaxGroup is the most PutRecords calls in flight at once. Default 1; at
@@ -101,32 +102,33 @@ type Config[T any] struct {
 
 	// RetryCount is how many times a record is sent again after a retryable
 	// failure (throttling, an internal failure, a timeout) before it is
-	// reported. Default 3; a negative value disables retries.
+	// reported. Default 3; a negative value disables retries; at most 2^30
+	// (1073741824), enough to retry until RecordTTL.
 	RetryCount int
 
 	// RetryInterval is the first retry's backoff window. Each further retry
 	// doubles it, up to MaxRetryInterval, and the actual delay is drawn
 	// uniformly from the window (full jitter); throttled records use a
-	// window twice as long. Default 100 ms.
+	// window twice as long. Default 100 ms; at most 1 h.
 	RetryInterval time.Duration
 
-	// MaxRetryInterval caps the backoff window. Default 5 s.
+	// MaxRetryInterval caps the backoff window. Default 5 s; at most 1 h.
 	MaxRetryInterval time.Duration
 
 	// FlushInterval is the longest a record waits for its batch to fill
-	// before the batch is sent anyway. Default 100 ms.
+	// before the batch is sent anyway. Default 100 ms; at most 1 h.
 	FlushInterval time.Duration
 
 	// RequestTimeout bounds each PutRecords call, so that a stuck connection
 	// cannot hold records forever. A call that times out may still have
 	// written its records; they are retried and may then be written twice.
-	// Default 30 s.
+	// It also bounds each read of the shard map. Default 30 s; at most 1 h.
 	RequestTimeout time.Duration
 
 	// RecordTTL, when positive, is the longest a record may spend in the
 	// stream: a record still undelivered after it is reported with
 	// ErrRecordExpired instead of being retried. Default: no limit (the
-	// retry count still applies).
+	// retry count still applies); at most 7 days.
 	RecordTTL time.Duration
 
 	// MaxRecordSize is the stream's maximum record size, data plus partition
@@ -148,7 +150,9 @@ type Config[T any] struct {
 	// ErrorBufferSize is the capacity of the channel returned by Error. When
 	// it is full, further errors are not sent on it (the stream never waits
 	// for a reader) and Stats counts them in ErrorsDropped; the records are
-	// still reported to their callbacks. Default 1024.
+	// still reported to their callbacks. The channel is allocated at its
+	// full capacity when the stream starts. Default 1024; at most 1048576
+	// (2^20).
 	ErrorBufferSize int
 
 	// Logger, when set, receives the stream's log lines, each with a
@@ -189,11 +193,13 @@ type Config[T any] struct {
 
 	// AggregationMaxBytes bounds one aggregated Kinesis record, data plus
 	// its partition key, as Kinesis counts it. Default 51200 (the KPL's
-	// AggregationMaxSize); at most MaxRecordSize.
+	// AggregationMaxSize) or MaxRecordSize if smaller; from 21 (the
+	// format's 20 bytes of framing and one more) to MaxRecordSize. Checked
+	// when set, even without AggregateRecords.
 	AggregationMaxBytes int
 
 	// AggregationMaxCount bounds the records packed into one aggregate.
-	// Default 1000.
+	// Default 1000; at most 1048576 (2^20).
 	AggregationMaxCount int
 
 	// ShardRateLimit, when positive, makes the stream hold back the records
@@ -201,22 +207,65 @@ type Config[T any] struct {
 	// limits (1000 records/s and 1 MiB/s), as the KPL's RateLimit does, so
 	// that a hot shard is slowed down locally instead of throttled by
 	// Kinesis. Like aggregation, it needs the shard map (ListShardsAPI).
-	// The KPL uses 150. Default 0: no local limit.
+	// The KPL uses 150. Default 0: no local limit; at most 1000.
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the
-	// default AWS configuration chain for Region, whose HTTP client hides
-	// request bodies' WriteTo from net/http (a race between the SDK and
-	// net/http can otherwise close a connection under a response, making a
-	// written call look failed; wrap a client of your own with HTTPClient).
-	// The stream turns the client's own retries off for PutRecords, since
-	// it retries itself.
+	// default AWS configuration chain for Region. A nil pointer (a nil
+	// *kinesis.Client) is refused with a *ConfigError.
+	//
+	// The stream passes options to each of its calls: they wrap the
+	// client's HTTP client as HTTPClient does (unless it is wrapped
+	// already), so that a race between the SDK and net/http cannot close a
+	// connection under a response and make a written call look failed, and
+	// for PutRecords they turn the client's own retries off, since the
+	// stream retries itself. A *kinesis.Client of your own therefore needs
+	// neither; wrapping its HTTP client with HTTPClient yourself protects
+	// its other calls too.
 	Client PutRecordsAPI
 }
 
 // maxMaxGroup bounds MaxGroup: more calls in flight than this only add
 // contention (the KPL defaults to 24 connections).
 const maxMaxGroup = 1024
+
+// Upper bounds of the other numeric Config fields. They keep a mistyped
+// value (math.MaxInt64, a unit slip) from overflowing a computation,
+// allocating without bound or crashing the process, while leaving ample
+// room for every sensible setting.
+const (
+	// maxBufferRecords bounds MaxBatchSize: 16 Mi records, thousands of
+	// times the default and far above what aggregation needs (a few
+	// thousand); more is a memory hazard, not a buffer.
+	maxBufferRecords = 1 << 24
+	// maxBufferBytes bounds MaxBufferedBytes: 1 TiB is beyond any machine
+	// the stream would buffer on, and keeps byte counts far from overflow.
+	maxBufferBytes = int64(1) << 40
+	// maxRetryCount bounds RetryCount: 2^30 retries at the shortest
+	// backoff (1 ms) outlast the longest RecordTTL (7 days), so a count
+	// meant as "retry until RecordTTL" is accepted; a larger one can only
+	// be a mistyped value.
+	maxRetryCount = 1 << 30
+	// maxInterval bounds RetryInterval, MaxRetryInterval, FlushInterval and
+	// RequestTimeout: an hour is longer than any useful wait for a batch, a
+	// backoff or one call, and keeps time arithmetic far from overflow.
+	maxInterval = time.Hour
+	// maxRecordTTL bounds RecordTTL: a week, the longest retention a
+	// stream has without paying for extended retention (the maximum is 365
+	// days, but records older than a consumer's retention are of no use
+	// held in a producer's memory).
+	maxRecordTTL = 7 * 24 * time.Hour
+	// maxErrorBuffer bounds ErrorBufferSize: the channel is allocated at
+	// its full size up front (16 bytes an error), so 1 Mi errors is 16 MiB.
+	maxErrorBuffer = 1 << 20
+	// maxAggCount bounds AggregationMaxCount: an aggregate of at most 10
+	// MiB holds fewer than 1 Mi records of a few bytes each.
+	maxAggCount = 1 << 20
+	// maxRateLimit bounds ShardRateLimit, a percentage of a shard's write
+	// limits: above 10 times them the limiter would never hold back a
+	// record that Kinesis accepts.
+	maxRateLimit = 1000
+)
 
 var streamNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
@@ -278,36 +327,40 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("StreamName", fmt.Sprintf("%q is not a valid stream name (1 to 128 of a-z, A-Z, 0-9, _ . -)", c.StreamName))
 	case c.Region == "" && c.Client == nil:
 		return s, configErr("Region", "is required when Client is not set")
+	case isNil(c.Client):
+		return s, configErr("Client", fmt.Sprintf("is a nil %T", c.Client))
 	case s.batchRecords < 1 || s.batchRecords > MaxRecordsPerRequest:
 		return s, configErr("MaxStreamBatchSize", fmt.Sprintf("%d is outside 1..%d", c.MaxStreamBatchSize, MaxRecordsPerRequest))
 	case s.batchBytes < 1 || s.batchBytes > MaxRequestBytes:
 		return s, configErr("MaxStreamBatchByteSize", fmt.Sprintf("%d is outside 1..%d", c.MaxStreamBatchByteSize, MaxRequestBytes))
-	case s.bufferRecords < 1:
-		return s, configErr("MaxBatchSize", fmt.Sprintf("%d is not positive", c.MaxBatchSize))
-	case s.bufferBytes < 1:
-		return s, configErr("MaxBufferedBytes", fmt.Sprintf("%d is not positive", c.MaxBufferedBytes))
+	case s.bufferRecords < 1 || s.bufferRecords > maxBufferRecords:
+		return s, configErr("MaxBatchSize", fmt.Sprintf("%d is outside 1..%d", c.MaxBatchSize, maxBufferRecords))
+	case s.bufferBytes < 1 || int64(s.bufferBytes) > maxBufferBytes:
+		return s, configErr("MaxBufferedBytes", fmt.Sprintf("%d is outside 1..%d", c.MaxBufferedBytes, maxBufferBytes))
 	case s.maxGroup < 1 || s.maxGroup > maxMaxGroup:
 		return s, configErr("MaxGroup", fmt.Sprintf("%d is outside 1..%d", c.MaxGroup, maxMaxGroup))
-	case s.retryInterval < 0:
-		return s, configErr("RetryInterval", "is negative")
-	case s.maxRetryInterval < 0:
-		return s, configErr("MaxRetryInterval", "is negative")
-	case s.flushInterval < 0:
-		return s, configErr("FlushInterval", "is negative")
-	case s.requestTimeout < 0:
-		return s, configErr("RequestTimeout", "is negative")
-	case s.recordTTL < 0:
-		return s, configErr("RecordTTL", "is negative")
+	case c.RetryCount > maxRetryCount:
+		return s, configErr("RetryCount", fmt.Sprintf("%d is above %d", c.RetryCount, maxRetryCount))
+	case s.retryInterval < 0 || s.retryInterval > maxInterval:
+		return s, configErr("RetryInterval", fmt.Sprintf("%v is outside 0..%v", c.RetryInterval, maxInterval))
+	case s.maxRetryInterval < 0 || s.maxRetryInterval > maxInterval:
+		return s, configErr("MaxRetryInterval", fmt.Sprintf("%v is outside 0..%v", c.MaxRetryInterval, maxInterval))
+	case s.flushInterval < 0 || s.flushInterval > maxInterval:
+		return s, configErr("FlushInterval", fmt.Sprintf("%v is outside 0..%v", c.FlushInterval, maxInterval))
+	case s.requestTimeout < 0 || s.requestTimeout > maxInterval:
+		return s, configErr("RequestTimeout", fmt.Sprintf("%v is outside 0..%v", c.RequestTimeout, maxInterval))
+	case s.recordTTL < 0 || s.recordTTL > maxRecordTTL:
+		return s, configErr("RecordTTL", fmt.Sprintf("%v is outside 0..%v", c.RecordTTL, maxRecordTTL))
 	case s.maxRecordSize < 1 || s.maxRecordSize > MaxRecordSizeLimit:
 		return s, configErr("MaxRecordSize", fmt.Sprintf("%d is outside 1..%d", c.MaxRecordSize, MaxRecordSizeLimit))
-	case s.errorBuffer < 0:
-		return s, configErr("ErrorBufferSize", "is negative")
-	case s.aggregate && (s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize):
+	case s.errorBuffer < 0 || s.errorBuffer > maxErrorBuffer:
+		return s, configErr("ErrorBufferSize", fmt.Sprintf("%d is outside 0..%d", c.ErrorBufferSize, maxErrorBuffer))
+	case (s.aggregate || c.AggregationMaxBytes != 0) && (s.aggMaxBytes < aggregate.Overhead+1 || s.aggMaxBytes > s.maxRecordSize):
 		return s, configErr("AggregationMaxBytes", fmt.Sprintf("%d is outside %d..MaxRecordSize (%d)", c.AggregationMaxBytes, aggregate.Overhead+1, s.maxRecordSize))
-	case s.aggMaxCount < 1:
-		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is not positive", c.AggregationMaxCount))
-	case s.rateLimit < 0:
-		return s, configErr("ShardRateLimit", "is negative")
+	case s.aggMaxCount < 1 || s.aggMaxCount > maxAggCount:
+		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is outside 1..%d", c.AggregationMaxCount, maxAggCount))
+	case s.rateLimit < 0 || s.rateLimit > maxRateLimit:
+		return s, configErr("ShardRateLimit", fmt.Sprintf("%d is outside 0..%d", c.ShardRateLimit, maxRateLimit))
 	}
 	if (s.aggregate || s.rateLimit > 0) && c.Client != nil {
 		if _, ok := c.Client.(ListShardsAPI); !ok {
@@ -322,6 +375,19 @@ func (c *Config[T]) resolve() (settings, error) {
 		s.maxRetryInterval = s.retryInterval
 	}
 	return s, nil
+}
+
+// isNil reports whether v holds a nil pointer (or other nil reference): a
+// typed nil that compares unequal to nil and panics when called.
+func isNil(v any) bool {
+	if v == nil {
+		return false // not set at all: a default client is built
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Chan, reflect.Slice, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
 }
 
 func orDefault[N int | time.Duration](v, def N) N {

@@ -78,7 +78,9 @@ type PutError[T any] struct {
 	// Code is the AWS error code of the last failure (for example
 	// "ResourceNotFoundException" or "ProvisionedThroughputExceededException"),
 	// or a local reason when AWS sent none ("Timeout", "ConnectionReset",
-	// "Expired", "Aborted").
+	// "Expired", "Aborted", "MalformedResponse"; for a call the SDK did not
+	// send, "InvalidParameter", "SerializationError", "SigningError",
+	// "RequestNotBuilt" or "CredentialsError").
 	Code string
 	// Attempts is how many times the records were sent (the largest count
 	// among them when they differ).

@@ -572,3 +572,35 @@ func TestKinesaliteSkipsWithoutEndpoint(t *testing.T) {
 	})
 	assert.True(t, skipped, "the test skipped")
 }
+
+// TestKinesaliteEmptyRecord: a record that encodes to zero bytes (an
+// all-default protobuf message) reaches a real server as empty data, with
+// the records sent in the same call, and reads back as the default message.
+func TestKinesaliteEmptyRecord(t *testing.T) {
+	client := liteClient(t)
+	stream, _ := liteCreateStream(t, client, 1)
+	s, err := inskinesis.NewKinesis(inskinesis.Config[*testpb.Event]{
+		StreamName:  stream,
+		Client:      client,
+		Codec:       protocodec.Codec[*testpb.Event]{},
+		Partitioner: partition.Static[*testpb.Event]("empty"),
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	results := s.PutSync(ctx, &testpb.Event{}, liteNewEvent(1), &testpb.Event{})
+	s.FlushAndStopStreaming()
+	for i, r := range results {
+		require.NoError(t, r.Err, "record %d", i)
+		assert.Equal(t, 1, r.Attempts, "record %d", i)
+	}
+	require.Empty(t, litePutErrors(t, s))
+
+	got := liteReadStream(t, client, stream)
+	require.Len(t, got, 3)
+	assert.Empty(t, got[0].Data)
+	assert.Empty(t, got[2].Data)
+	var e testpb.Event
+	require.NoError(t, protobuf.Unmarshal(got[1].Data, &e))
+	assert.Equal(t, "1", e.Id)
+}

@@ -360,12 +360,13 @@ func (l *loop[T]) handle(q *request[T]) {
 	}
 	switch {
 	case q.err != nil:
-		c := retry.Request(l.s.reqCtx, q.err)
+		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
 		if c.Throttled {
 			st.throttled.Add(int64(q.weight))
 		}
+		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, q.err)
+			l.retryOrFail(r, c, err)
 		}
 	case q.out == nil || len(q.out.Records) != len(q.recs):
 		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
@@ -377,8 +378,9 @@ func (l *loop[T]) handle(q *request[T]) {
 		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
 		for i, e := range q.out.Records {
 			r := q.recs[i]
-			if e.ErrorCode == nil {
-				r.shardID, r.seq = deref(e.ShardId), deref(e.SequenceNumber)
+			code, seq := deref(e.ErrorCode), deref(e.SequenceNumber)
+			if code == "" && seq != "" {
+				r.shardID, r.seq = deref(e.ShardId), seq
 				if l.stage != nil {
 					l.landed(r)
 				} else {
@@ -386,13 +388,21 @@ func (l *loop[T]) handle(q *request[T]) {
 				}
 				continue
 			}
-			c := retry.Record(*e.ErrorCode)
+			if seq != "" || code == "" {
+				// Kinesis answers each entry with a sequence number or
+				// an error code, never both or neither: whatever sent
+				// this (a proxy, a fake) leaves the outcome unknown.
+				l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
+					fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
+				continue
+			}
+			c := retry.Record(code)
 			if c.Throttled {
 				st.throttled.Add(int64(r.weight()))
 				l.throttledShard(r)
 			}
-			if recErr == nil || recErr.Code != *e.ErrorCode {
-				recErr = &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)}
+			if recErr == nil || recErr.Code != code {
+				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
 			}
 			l.retryOrFail(r, c, recErr)
 		}
@@ -625,7 +635,8 @@ func (l *loop[T]) report(f failure[T]) {
 	cause := f.cause
 	switch f.kind {
 	case failExhausted:
-		cause = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, l.set.retryCount+1, cause)
+		// PutError's message states the attempts.
+		cause = fmt.Errorf("%w: %w", ErrRetriesExhausted, cause)
 	case failExpired:
 		if cause != nil {
 			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)

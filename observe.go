@@ -32,7 +32,7 @@ func (l *loop[T]) requestDone(q *request[T]) {
 	o.throttles = o.throttles[:0]
 	switch {
 	case q.err != nil:
-		c := retry.Request(l.s.reqCtx, q.err)
+		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
 		e.Code = c.Code
 		if c.Throttled {
 			o.throttles = append(o.throttles, Throttle{Stream: h.stream, Entries: e.Entries, Records: e.Records, WholeCall: true, Code: c.Code})
@@ -44,13 +44,16 @@ func (l *loop[T]) requestDone(q *request[T]) {
 		for i, x := range q.out.Records {
 			r := q.recs[i]
 			w := r.weight()
-			if x.ErrorCode == nil {
+			code, seq := deref(x.ErrorCode), deref(x.SequenceNumber)
+			if code == "" && seq != "" {
 				e.WrittenEntries++
 				e.WrittenRecords += w
 				e.WrittenBytes += r.size
 				continue
 			}
-			code := *x.ErrorCode
+			if seq != "" || code == "" { // neither or both: as handle does
+				code = "MalformedResponse"
+			}
 			o.failures = countCode(o.failures, code, w)
 			if retry.Record(code).Throttled {
 				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, w)

@@ -87,10 +87,20 @@ type request[T any] struct {
 	out     *kinesis.PutRecordsOutput
 	err     error
 	start   time.Time // when the call began; only with request hooks
+	trace   callTrace // how far the SDK took the call
 }
 
+// noData is the data of a record that encodes to nothing. Kinesis takes
+// empty data, but the SDK refuses nil Data as a missing field, failing the
+// whole call.
+var noData = []byte{}
+
 func (q *request[T]) add(r *record[T]) {
-	e := types.PutRecordsRequestEntry{Data: r.data, PartitionKey: &r.key}
+	data := r.data
+	if data == nil {
+		data = noData
+	}
+	e := types.PutRecordsRequestEntry{Data: data, PartitionKey: &r.key}
 	if r.hashKey != "" {
 		e.ExplicitHashKey = &r.hashKey
 	}
@@ -105,11 +115,8 @@ func (q *request[T]) reset() {
 	q.out, q.err = nil, nil
 	q.weight = 0
 	q.start = time.Time{}
+	q.trace = callTrace{}
 }
-
-// turnOffSDKRetries makes a call's SDK retryer try once: the stream retries
-// the records itself, and retries must not multiply.
-func turnOffSDKRetries(o *kinesis.Options) { o.RetryMaxAttempts = 1 }
 
 // send makes the call of q and hands it back to the loop. A panic of the
 // client fails the call, not the program.
@@ -125,7 +132,7 @@ func (s *Stream[T]) send(q *request[T]) {
 	if len(s.hooks.requests) > 0 {
 		q.start = time.Now()
 	}
-	q.out, q.err = s.client.PutRecords(ctx, &q.input, turnOffSDKRetries)
+	q.out, q.err = s.client.PutRecords(withTrace(ctx, &q.trace), &q.input, callOptions)
 }
 
 // callbacks runs the callbacks of finished records, in order, on one

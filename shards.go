@@ -61,13 +61,11 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if !ok {
 		return nil, configErr("Client", "does not implement ListShardsAPI, which AggregateRecords and ShardRateLimit need")
 	}
-	m, err := shardmap.New(lister, shardmap.Stream{StreamName: set.streamName})
+	m, err := shardmap.New(shardLister{lister}, shardmap.Stream{StreamName: set.streamName})
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: shard map: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), set.requestTimeout)
-	defer cancel()
-	snap, err := m.Refresh(ctx)
+	snap, err := firstSnapshot(m, set.requestTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.streamName, err)
 	}
@@ -82,6 +80,19 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 		}
 	}
 	return st, nil
+}
+
+// firstSnapshot reads the shard map for NewKinesis. A panic of the client
+// fails NewKinesis with an error, not the program.
+func firstSnapshot(m *shardmap.Map, timeout time.Duration) (snap *shardmap.Snapshot, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			snap, err = nil, fmt.Errorf("ListShards panicked: %v", p)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return m.Refresh(ctx)
 }
 
 // weight is the number of user records an entry carries.

@@ -125,8 +125,13 @@ type Stream[T any] struct {
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It
 // returns a *ConfigError (matching ErrInvalidConfig) naming the first field
 // it cannot accept, or the error of loading the default AWS configuration
-// when Client is not set. It does not call AWS: a missing stream shows up as
-// a PutError on Error for the first records.
+// when Client is not set.
+//
+// Without AggregateRecords and ShardRateLimit it does not call AWS: a
+// missing stream then shows up as a PutError on Error for the first
+// records. With either, it reads the stream's shard map with ListShards,
+// within RequestTimeout, and returns that call's error (a missing stream,
+// denied access, a timeout, or a panic of the client) wrapped.
 //
 // Stop the stream with FlushAndStopStreaming or Close.
 func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {

@@ -733,3 +733,52 @@ func (f *shortAnswer) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 	}
 	return out, err
 }
+
+// TestMalformedEntriesAreUnknownOutcomes: an entry answered with neither a
+// sequence number nor an error code, or with both, is not taken as
+// delivered (or as a plain failure): the record is sent again and flagged
+// as maybe written twice.
+func TestMalformedEntriesAreUnknownOutcomes(t *testing.T) {
+	tests := []struct {
+		name  string
+		spoil func(e *types.PutRecordsResultEntry)
+	}{
+		{"neither", func(e *types.PutRecordsResultEntry) { e.SequenceNumber, e.ShardId, e.ErrorCode = nil, nil, nil }},
+		{"both", func(e *types.PutRecordsResultEntry) { e.ErrorCode, e.ErrorMessage = ptr("InternalFailure"), ptr("x") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &spoiledAnswer{fakeKinesis: newFake(22), spoil: tt.spoil}
+			s, err := NewKinesis(Config[event]{StreamName: "test", Client: f, Partitioner: byKey, RetryInterval: time.Millisecond})
+			require.NoError(t, err)
+			defer s.FlushAndStopStreaming()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			results := s.PutSync(ctx, event{ID: 1, Key: "a"}, event{ID: 2, Key: "b"})
+			require.NoError(t, results[0].Err)
+			assert.True(t, results[0].MaybeDuplicate, "the spoiled entry's outcome was unknown")
+			assert.Equal(t, 2, results[0].Attempts)
+			assert.NotEmpty(t, results[0].SequenceNumber)
+			require.NoError(t, results[1].Err)
+			assert.False(t, results[1].MaybeDuplicate)
+			assert.Equal(t, 1, results[1].Attempts)
+			stored, _ := f.snapshot()
+			assert.Len(t, stored, 3, "the spoiled entry was sent again")
+		})
+	}
+}
+
+// spoiledAnswer spoils the first entry of its first answer.
+type spoiledAnswer struct {
+	*fakeKinesis
+	spoil func(*types.PutRecordsResultEntry)
+	n     atomic.Int64
+}
+
+func (f *spoiledAnswer) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, o ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	out, err := f.fakeKinesis.PutRecords(ctx, in, o...)
+	if f.n.Add(1) == 1 && out != nil && len(out.Records) > 0 {
+		f.spoil(&out.Records[0])
+	}
+	return out, err
+}

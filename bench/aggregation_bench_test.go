@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
 	"github.com/go-pkg/inskinesis"
 	"github.com/go-pkg/inskinesis/aggregation"
 	"github.com/go-pkg/inskinesis/codec"
@@ -181,7 +178,7 @@ func aggMeasure(b *testing.B, cfg inskinesis.Config[[]byte]) aggRun {
 		if r.ArrivalTime.Before(from) || !r.ArrivalTime.Before(to) {
 			continue
 		}
-		users, err := aggregation.Deaggregate(types.Record{Data: r.Data, PartitionKey: aws.String(r.PartitionKey)})
+		users, err := aggregation.Deaggregate(r.Kinesis())
 		if err != nil {
 			b.Fatalf("stored record %s: %v", r.SequenceNumber, err)
 		}

@@ -380,6 +380,24 @@ func conformanceCases() []confCase {
 			},
 		},
 		{
+			name: "empty data is accepted and read back empty", shards: 1,
+			run: func(t *testing.T, e *confEnv) {
+				e.mustPut(t, entry("k", []byte{}), entry("k", []byte("x")))
+				if _, err := e.c.PutRecord(e.ctx, &kinesis.PutRecordInput{StreamName: &e.stream, PartitionKey: aws.String("k"), Data: []byte{}}); err != nil {
+					t.Fatalf("PutRecord of empty data: %v", err)
+				}
+				var sizes []int
+				for _, sh := range e.shards(t, nil) {
+					for _, r := range e.readShard(t, aws.ToString(sh.ShardId), 100) {
+						sizes = append(sizes, len(r.Data))
+					}
+				}
+				if len(sizes) != 3 || sizes[0] != 0 || sizes[1] != 1 || sizes[2] != 0 {
+					t.Errorf("data sizes read back = %v, want [0 1 0]", sizes)
+				}
+			},
+		},
+		{
 			name: "an empty partition key fails with ValidationException", shards: 1,
 			run: func(t *testing.T, e *confEnv) {
 				_, err := e.put(t, entry("", []byte("x")))

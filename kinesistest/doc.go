@@ -7,6 +7,7 @@
 //	client := srv.Client()                  // *kinesis.Client for srv.URL()
 //	// ... code under test writes with client ...
 //	recs, _ := srv.Records("orders")
+//	kr, _ := srv.KinesisRecords("orders")   // as types.Record, e.g. for aggregation.Decode
 //
 // The server listens on 127.0.0.1 on a random port and speaks the awsJson1_1
 // protocol of the SDKs (POST /, X-Amz-Target: Kinesis_20131202.<Operation>,

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
 
 // ErrStreamNotFound is returned (wrapped) by the inspection helpers when the
@@ -27,6 +29,38 @@ type Record struct {
 	// ArrivalTime is when the server stored the record, on its clock (see
 	// WithClock). GetRecords reports it rounded to the millisecond.
 	ArrivalTime time.Time
+}
+
+// Kinesis returns the record as GetRecords returns it, a types.Record, for
+// code that consumes the SDK's records, such as aggregation.Deaggregate and
+// aggregation.Decode. ApproximateArrivalTimestamp is ArrivalTime rounded to
+// the millisecond, as GetRecords reports it; Data is shared with the server
+// and must not be modified.
+func (r Record) Kinesis() types.Record {
+	seq, key := r.SequenceNumber, r.PartitionKey
+	at := time.UnixMilli(r.ArrivalTime.UnixMilli())
+	return types.Record{
+		Data:                        r.Data,
+		PartitionKey:                &key,
+		SequenceNumber:              &seq,
+		ApproximateArrivalTimestamp: &at,
+		EncryptionType:              types.EncryptionTypeNone,
+	}
+}
+
+// KinesisRecords is Records with each record as GetRecords returns it (see
+// Record.Kinesis), ready for aggregation.Decode. It returns an error
+// wrapping ErrStreamNotFound when there is no such stream.
+func (s *Server) KinesisRecords(stream string) ([]types.Record, error) {
+	recs, err := s.Records(stream)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]types.Record, len(recs))
+	for i, r := range recs {
+		out[i] = r.Kinesis()
+	}
+	return out, nil
 }
 
 // Shard describes a shard of a stream.

@@ -14,7 +14,11 @@
 //
 // T is the generated message pointer type, such as *eventpb.Event. Decode
 // makes each new message from T itself, so the codec needs no prototype
-// value and no registry look-up.
+// value and no registry look-up. For messages whose Go type does not tell
+// their message type, such as *dynamicpb.Message, build the codec with
+// ForPrototype:
+//
+//	c := protocodec.ForPrototype(dynamicpb.NewMessage(desc))
 //
 // Encoding uses proto.MarshalOptions{} (the defaults): fields in field-number
 // order, map entries in no fixed order (so the bytes for a message with a
@@ -30,6 +34,7 @@ import (
 	"reflect"
 
 	protobuf "google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/go-pkg/inskinesis/codec"
 )
@@ -41,9 +46,31 @@ var ErrNilMessage = errors.New("nil message")
 // Codec encodes records of the protocol buffer message type T (a generated
 // message pointer type, such as *eventpb.Event) in the binary wire format.
 //
-// The zero value is ready to use and safe for concurrent use; it holds no
-// state, so it may be copied freely.
-type Codec[T protobuf.Message] struct{}
+// The zero value is ready to use for generated message types; ForPrototype
+// makes one for other message types. A Codec is safe for concurrent use and
+// may be copied freely.
+type Codec[T protobuf.Message] struct {
+	mt protoreflect.MessageType // the type of new messages; nil: T's
+}
+
+// ForPrototype returns a Codec whose Decode makes each new message of the
+// message type of prototype (prototype.ProtoReflect().Type().New()), not
+// from T. Use it when T's zero value cannot make messages: for
+// *dynamicpb.Message (pass dynamicpb.NewMessage(descriptor)), or for T the
+// proto.Message interface. prototype itself is neither kept nor changed. A
+// nil or invalid prototype gives the zero Codec, which makes messages from
+// T.
+func ForPrototype[T protobuf.Message](prototype T) (c Codec[T]) {
+	defer func() {
+		if recover() != nil {
+			c = Codec[T]{}
+		}
+	}()
+	if any(prototype) == nil {
+		return Codec[T]{}
+	}
+	return Codec[T]{mt: prototype.ProtoReflect().Type()}
+}
 
 var _ codec.Codec[protobuf.Message] = Codec[protobuf.Message]{}
 
@@ -75,10 +102,10 @@ func (Codec[T]) Encode(dst []byte, v T) ([]byte, error) {
 // (truncated, a bad tag or wire type, invalid UTF-8 in a proto3 string, a
 // missing proto2 required field), or when T is not a concrete message type
 // from which a new message can be made (such as the proto.Message interface
-// itself).
-func (Codec[T]) Decode(data []byte) (T, error) {
+// itself, or *dynamicpb.Message) and the codec was not made by ForPrototype.
+func (c Codec[T]) Decode(data []byte) (T, error) {
 	var zero T
-	m, err := newMessage[T]()
+	m, err := c.newMessage()
 	if err != nil {
 		return zero, fmt.Errorf("codec/proto: decode %s: %w", reflect.TypeFor[T](), err)
 	}
@@ -88,11 +115,18 @@ func (Codec[T]) Decode(data []byte) (T, error) {
 	return m, nil
 }
 
-// newMessage returns a new, empty message of type T. It works from the zero
-// T, a nil pointer, whose ProtoReflect method generated types implement for
-// nil receivers.
-func newMessage[T protobuf.Message]() (m T, err error) {
+// newMessage returns a new, empty message of type T: of the prototype's
+// message type, or else from the zero T, a nil pointer, whose ProtoReflect
+// method generated types implement for nil receivers.
+func (c Codec[T]) newMessage() (m T, err error) {
 	var zero T
+	if c.mt != nil {
+		m, ok := c.mt.New().Interface().(T)
+		if !ok {
+			return zero, errors.New("the prototype makes messages of another Go type")
+		}
+		return m, nil
+	}
 	if any(zero) == nil {
 		return zero, errors.New("type parameter is an interface, not a concrete message type")
 	}

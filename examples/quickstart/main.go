@@ -198,7 +198,12 @@ func connect(ctx context.Context, o options, out *syncWriter) (*kinesis.Client, 
 		if cfg.Region == "" {
 			return nil, "", nil, errors.New("no AWS region: pass -region or set AWS_REGION")
 		}
-		client := kinesis.NewFromConfig(cfg)
+		// HTTPClient protects the read-back's GetRecords calls from a race
+		// between the SDK and net/http; the stream's own calls have it
+		// anyway.
+		client := kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+			o.HTTPClient = inskinesis.HTTPClient(o.HTTPClient)
+		})
 		shards, err := waitActive(ctx, client, o.stream, 0)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("stream %q in %s: %w", o.stream, cfg.Region, err)
@@ -217,6 +222,7 @@ func connect(ctx context.Context, o options, out *syncWriter) (*kinesis.Client, 
 			Region:       region,
 			BaseEndpoint: aws.String(o.endpoint),
 			Credentials:  credentials.NewStaticCredentialsProvider("x", "y", ""),
+			HTTPClient:   inskinesis.HTTPClient(nil), // for the read-back, as above
 		})
 		if err := ensureStream(ctx, client, o.stream, o.shards, out); err != nil {
 			return nil, "", nil, err

@@ -10,13 +10,17 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"syscall"
 	"time"
 
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/smithy-go"
 )
 
@@ -73,12 +77,51 @@ func Record(code string) Class {
 	return Class{Retryable: true, Throttled: throttles[code], Code: code}
 }
 
+// Phase is how far the SDK took a call before it failed. The stream learns
+// it from markers it adds to the SDK's middleware stack of each call.
+type Phase uint8
+
+const (
+	// PhaseUnknown: the call was not traced (a client that does not run the
+	// SDK's middleware stack, such as a fake). Only the error's type tells
+	// whether it was sent.
+	PhaseUnknown Phase = iota
+	// PhaseBuild: the SDK was validating, serializing or building the
+	// request.
+	PhaseBuild
+	// PhaseCredentials: the SDK was retrieving credentials.
+	PhaseCredentials
+	// PhaseSign: the SDK had credentials and was resolving the endpoint or
+	// signing the request.
+	PhaseSign
+	// PhaseSent: the request was signed and handed to the HTTP client.
+	PhaseSent
+)
+
 // Request classifies the error of a whole PutRecords call. ctx is the
 // context the call ran under: when it was cancelled on purpose (a shutdown
-// that gave up), the failure is not retryable.
-func Request(ctx context.Context, err error) Class {
+// that gave up), the failure is not retryable. phase is how far the SDK got.
+//
+// A call that failed before it was handed to the HTTP client wrote nothing,
+// so its class is never Unknown:
+//   - input the SDK's validation refuses (smithy.InvalidParamsError), a
+//     request it cannot serialize (*smithy.SerializationError) or build, and
+//     a signing failure (*v4.SigningError, or any failure after credentials
+//     were retrieved) are not retryable: the same request fails the same way.
+//   - a failure to retrieve credentials is retryable (a credentials
+//     provider that refreshes an expired token, or reaches an instance
+//     metadata or STS endpoint that was briefly away, may succeed next time),
+//     unless its type says that no retry can heal it: empty static
+//     credentials (*credentials.StaticCredentialsEmptyError) or a missing
+//     or expired SSO token (*ssocreds.InvalidTokenError), which need the
+//     user to act.
+func Request(ctx context.Context, err error, phase Phase) Class {
+	sent := phase == PhaseSent || phase == PhaseUnknown
 	if ctx != nil && errors.Is(ctx.Err(), context.Canceled) {
-		return Class{Unknown: true, Code: "Canceled"}
+		return Class{Unknown: sent, Code: "Canceled"}
+	}
+	if c, ok := unsent(err, phase); ok {
+		return c
 	}
 	var apiErr smithy.APIError
 	isAPI := errors.As(err, &apiErr)
@@ -136,6 +179,46 @@ func Request(ctx context.Context, err error) Class {
 	return Class{Retryable: true, Unknown: true, Code: "RequestError"}
 }
 
+// unsent classifies a failure that happened before the request was handed to
+// the HTTP client, and reports whether err is one.
+func unsent(err error, phase Phase) (Class, bool) {
+	var params smithy.InvalidParamsError
+	var paramsPtr *smithy.InvalidParamsError
+	var ser *smithy.SerializationError
+	var sign *v4.SigningError
+	switch {
+	case phase == PhaseSent:
+		return Class{}, false
+	case errors.As(err, &params), errors.As(err, &paramsPtr):
+		return Class{Code: "InvalidParameter"}, true
+	case errors.As(err, &ser):
+		return Class{Code: "SerializationError"}, true
+	case errors.As(err, &sign):
+		return Class{Code: "SigningError"}, true
+	case phase == PhaseCredentials || permanentCredentials(err):
+		if errors.Is(err, context.DeadlineExceeded) || !permanentCredentials(err) {
+			return Class{Retryable: true, Code: "CredentialsError"}, true
+		}
+		return Class{Code: "CredentialsError"}, true
+	case phase == PhaseUnknown:
+		return Class{}, false
+	case errors.Is(err, context.DeadlineExceeded):
+		// The call's time ran out before it was sent.
+		return Class{Retryable: true, Code: "Timeout"}, true
+	default: // PhaseBuild or PhaseSign: an endpoint, a signature or a
+		// request the SDK could not make; the same request fails the same way.
+		return Class{Code: "RequestNotBuilt"}, true
+	}
+}
+
+// permanentCredentials reports whether err is a credentials failure that
+// needs the user to act.
+func permanentCredentials(err error) bool {
+	var empty *credentials.StaticCredentialsEmptyError
+	var sso *ssocreds.InvalidTokenError
+	return errors.As(err, &empty) || errors.As(err, &sso)
+}
+
 func status(err error) int {
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
@@ -161,12 +244,16 @@ func (b Backoff) Window(n int, throttled bool) time.Duration {
 	if throttled {
 		n++
 	}
-	w := b.Base
+	w := max(b.Base, 0)
 	for i := 1; i < n && w < b.Max; i++ {
+		if w > math.MaxInt64/2 {
+			w = math.MaxInt64 // doubling would overflow
+			break
+		}
 		w *= 2
 	}
 	if w > b.Max {
-		w = b.Max
+		w = max(b.Max, 0)
 	}
 	return w
 }
@@ -176,6 +263,9 @@ func (b Backoff) Delay(n int, throttled bool) time.Duration {
 	w := b.Window(n, throttled)
 	if w <= 0 {
 		return 0
+	}
+	if w == math.MaxInt64 {
+		return time.Duration(rand.Int64N(int64(w))) // w+1 would overflow
 	}
 	return time.Duration(rand.Int64N(int64(w) + 1))
 }

@@ -5,12 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"syscall"
 	"testing"
 	"time"
 
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -51,13 +56,13 @@ func TestRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, Request(context.Background(), tt.err))
+			assert.Equal(t, tt.want, Request(context.Background(), tt.err, PhaseUnknown))
 		})
 	}
 	t.Run("a cancelled call is not retried", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		got := Request(ctx, context.Canceled)
+		got := Request(ctx, context.Canceled, PhaseUnknown)
 		assert.False(t, got.Retryable)
 		assert.True(t, got.Unknown)
 	})
@@ -83,4 +88,65 @@ func TestBackoff(t *testing.T) {
 		assert.True(t, d >= 0 && d <= 400*time.Millisecond, "full jitter stays in the window: %v", d)
 	}
 	assert.Equal(t, time.Duration(0), Backoff{}.Delay(1, false))
+}
+
+// sdkValidationError is the error the real SDK client returns for input its
+// validation refuses, without sending anything.
+func sdkValidationError(t *testing.T) error {
+	t.Helper()
+	c := kinesis.New(kinesis.Options{Region: "us-east-1", BaseEndpoint: aws("http://127.0.0.1:1"), Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
+	_, err := c.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws("s"), Records: []types.PutRecordsRequestEntry{{PartitionKey: aws("k")}}})
+	if err == nil {
+		t.Fatal("the SDK took a record without data")
+	}
+	return err
+}
+
+func TestRequestNotSent(t *testing.T) {
+	invalid := sdkValidationError(t)
+	creds := fmt.Errorf("get identity: %w", errors.New("no route to the metadata endpoint"))
+	tests := []struct {
+		name  string
+		err   error
+		phase Phase
+		want  Class
+	}{
+		{"input the SDK refuses is not retried", invalid, PhaseBuild, Class{Code: "InvalidParameter"}},
+		{"input the SDK refuses is known by its type when untraced", invalid, PhaseUnknown, Class{Code: "InvalidParameter"}},
+		{"a request that cannot be serialized is not retried", &smithy.SerializationError{Err: errors.New("bad")}, PhaseUnknown, Class{Code: "SerializationError"}},
+		{"a signing failure is not retried", &v4.SigningError{Err: errors.New("bad")}, PhaseUnknown, Class{Code: "SigningError"}},
+		{"a request the SDK could not build is not retried", errors.New("resolve endpoint: bad"), PhaseBuild, Class{Code: "RequestNotBuilt"}},
+		{"an endpoint that cannot be used is not retried", errors.New("resolve endpoint: bad"), PhaseSign, Class{Code: "RequestNotBuilt"}},
+		{"a credentials failure is retried, and wrote nothing", creds, PhaseCredentials, Class{Retryable: true, Code: "CredentialsError"}},
+		{"empty credentials are not retried", fmt.Errorf("get identity: %w", &credentials.StaticCredentialsEmptyError{}), PhaseCredentials, Class{Code: "CredentialsError"}},
+		{"empty credentials are known by their type when untraced", fmt.Errorf("get identity: %w", &credentials.StaticCredentialsEmptyError{}), PhaseUnknown, Class{Code: "CredentialsError"}},
+		{"an expired SSO token is not retried", fmt.Errorf("get identity: %w", &ssocreds.InvalidTokenError{}), PhaseCredentials, Class{Code: "CredentialsError"}},
+		{"a timeout before sending wrote nothing", fmt.Errorf("op: %w", context.DeadlineExceeded), PhaseSign, Class{Retryable: true, Code: "Timeout"}},
+		{"a timeout after sending may have written", fmt.Errorf("op: %w", context.DeadlineExceeded), PhaseSent, Class{Retryable: true, Unknown: true, Code: "Timeout"}},
+		{"an untyped error of an untraced call may have written", errors.New("odd"), PhaseUnknown, Class{Retryable: true, Unknown: true, Code: "RequestError"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Request(context.Background(), tt.err, tt.phase))
+		})
+	}
+	t.Run("a call cancelled before it was sent wrote nothing", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		assert.Equal(t, Class{Code: "Canceled"}, Request(ctx, context.Canceled, PhaseCredentials))
+	})
+}
+
+func TestBackoffDoesNotOverflow(t *testing.T) {
+	huge := Backoff{Base: math.MaxInt64, Max: math.MaxInt64}
+	for _, n := range []int{1, 2, 3, 64, 1000} {
+		for _, throttled := range []bool{false, true} {
+			assert.Equal(t, time.Duration(math.MaxInt64), huge.Window(n, throttled))
+			assert.GreaterOrEqual(t, huge.Delay(n, throttled), time.Duration(0))
+		}
+	}
+	big := Backoff{Base: math.MaxInt64/2 + 1, Max: math.MaxInt64}
+	assert.Equal(t, time.Duration(math.MaxInt64), big.Window(2, false), "doubling saturates instead of wrapping negative")
+	capped := Backoff{Base: time.Hour, Max: time.Hour}
+	assert.Equal(t, time.Hour, capped.Window(100, true))
 }

@@ -42,13 +42,11 @@ import (
 	"github.com/go-pkg/inskinesis/internal/hashkey"
 )
 
-// ListShardsAPI is the part of the Kinesis client the map needs.
-// *kinesis.Client satisfies it.
-type ListShardsAPI interface {
+// lister is the part of the Kinesis client the map needs: the root
+// package's ListShardsAPI, which *kinesis.Client satisfies.
+type lister interface {
 	ListShards(ctx context.Context, params *kinesis.ListShardsInput, optFns ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error)
 }
-
-var _ ListShardsAPI = (*kinesis.Client)(nil)
 
 // PageSize is the MaxResults sent with every ListShards call, the largest
 // Kinesis allows.
@@ -303,7 +301,7 @@ var ErrNoStream = errors.New("shardmap: no ListShards API or no stream name or A
 // demand. Its methods are safe for concurrent use; refreshes run one at a
 // time.
 type Map struct {
-	api    ListShardsAPI
+	api    lister
 	stream Stream
 	cur    atomic.Pointer[Snapshot]
 	// sem serializes refreshes; a channel so that waiting honours contexts.
@@ -312,7 +310,7 @@ type Map struct {
 
 // New returns a Map with no snapshot yet; call Refresh before Current. It
 // fails with ErrNoStream when api is nil or stream names nothing.
-func New(api ListShardsAPI, stream Stream) (*Map, error) {
+func New(api lister, stream Stream) (*Map, error) {
 	if api == nil || (stream.StreamName == "" && stream.StreamARN == "") {
 		return nil, ErrNoStream
 	}
@@ -366,7 +364,7 @@ func (m *Map) refresh(ctx context.Context, seen *Snapshot, force bool) (*Snapsho
 // ShardFilter AT_LATEST, following NextToken. Errors from ListShards are
 // returned wrapped; a repeated NextToken, or more than 100000 pages, gives
 // ErrPaging.
-func List(ctx context.Context, api ListShardsAPI, stream Stream) ([]types.Shard, error) {
+func List(ctx context.Context, api lister, stream Stream) ([]types.Shard, error) {
 	in := &kinesis.ListShardsInput{
 		MaxResults:  aws.Int32(PageSize),
 		ShardFilter: &types.ShardFilter{Type: types.ShardFilterTypeAtLatest},

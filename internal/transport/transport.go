@@ -55,3 +55,10 @@ type readOnlyBody struct{ rc io.ReadCloser }
 
 func (b readOnlyBody) Read(p []byte) (int, error) { return b.rc.Read(p) }
 func (b readOnlyBody) Close() error               { return b.rc.Close() }
+
+// Wrapped reports whether d already hides request bodies' WriteTo: a client
+// from Client.
+func Wrapped(d Doer) bool {
+	_, ok := d.(client)
+	return ok
+}

@@ -70,6 +70,7 @@ const (
 	failFatal     failKind = iota // a non-retryable error
 	failExhausted                 // retries exhausted
 	failExpired                   // RecordTTL passed
+	failThrottled                 // throttled past ThrottleTTL
 	failAborted                   // shutdown gave up
 )
 
@@ -197,6 +198,9 @@ func (l *loop[T]) accept(r *record[T]) {
 		return
 	}
 	r.queued = l.now
+	if r.born.IsZero() { // Put sets it only with a RecordTTL
+		r.born = l.now
+	}
 	if l.parked != nil {
 		if waiting, busy := l.parked[r.key]; busy {
 			l.parked[r.key] = append(waiting, r)
@@ -253,6 +257,7 @@ func (l *loop[T]) dispatch() {
 			l.spareReqs = append(l.spareReqs, q)
 			continue
 		}
+		q.sent = l.now
 		l.inflight++
 		l.s.stats.requests.Add(1)
 		l.s.stats.inFlightRequests.Add(1)
@@ -369,6 +374,7 @@ func (l *loop[T]) handle(q *request[T]) {
 			if e.ErrorCode == nil {
 				r.shardID, r.seq = deref(e.ShardId), deref(e.SequenceNumber)
 				if l.stage != nil {
+					l.noteShard(r, false)
 					l.landed(r)
 				} else {
 					l.delivered(r)
@@ -378,13 +384,14 @@ func (l *loop[T]) handle(q *request[T]) {
 			c := retry.Record(*e.ErrorCode)
 			if c.Throttled {
 				st.throttled.Add(int64(r.weight()))
-				l.throttledShard(r)
+				l.noteShard(r, true)
 			}
 			if recErr == nil || recErr.Code != *e.ErrorCode {
 				recErr = &RecordError{Code: *e.ErrorCode, Message: deref(e.ErrorMessage)}
 			}
 			l.retryOrFail(r, c, recErr)
 		}
+		l.reportShards(q.sent)
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
@@ -418,20 +425,29 @@ func deref(p *string) string {
 	return *p
 }
 
-// retryOrFail sends r again later, or fails it for good.
+// retryOrFail sends r again later, or fails it for good. Throttling is
+// backpressure, not failure: a throttled attempt costs no retry, and a
+// throttled record goes again until RecordTTL, or ThrottleTTL without one,
+// has passed since it was put. Only the other failures count against
+// RetryCount.
 func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
+	}
+	if !c.Throttled {
+		r.failures++
 	}
 	switch {
 	case l.aborted:
 		l.fail(r, failAborted, c.Code, err)
 	case !c.Retryable:
 		l.fail(r, failFatal, c.Code, err)
-	case r.attempts > l.set.retryCount:
+	case !c.Throttled && r.failures > l.set.retryCount:
 		l.fail(r, failExhausted, c.Code, err)
 	case l.expired(r):
 		l.fail(r, failExpired, c.Code, err)
+	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
+		l.fail(r, failThrottled, c.Code, err)
 	default:
 		l.toRetry = append(l.toRetry, r)
 		l.throttle = l.throttle || c.Throttled
@@ -603,6 +619,8 @@ func (l *loop[T]) report(f failure[T]) {
 	switch f.kind {
 	case failExhausted:
 		cause = fmt.Errorf("%w after %d attempts: %w", ErrRetriesExhausted, l.set.retryCount+1, cause)
+	case failThrottled:
+		cause = fmt.Errorf("%w: still throttled %v after it was put (ThrottleTTL), last error: %w", ErrRecordExpired, l.set.throttleTTL, cause)
 	case failExpired:
 		if cause != nil {
 			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)

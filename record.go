@@ -27,6 +27,7 @@ type record[T any] struct {
 	born         time.Time // when put; set only with a RecordTTL
 	queued       time.Time // when it joined the queue; zero: send at once
 	attempts     int
+	failures     int // failed attempts that count against RetryCount: not throttles
 	maybeWritten bool
 	shardID      string
 	seq          string
@@ -81,6 +82,7 @@ type request[T any] struct {
 	input   kinesis.PutRecordsInput
 	out     *kinesis.PutRecordsOutput
 	err     error
+	sent    time.Time // when the loop started the call
 }
 
 func (q *request[T]) add(r *record[T]) {
@@ -98,6 +100,7 @@ func (q *request[T]) reset() {
 	q.recs, q.entries = q.recs[:0], q.entries[:0]
 	q.out, q.err = nil, nil
 	q.weight = 0
+	q.sent = time.Time{}
 }
 
 // turnOffSDKRetries makes a call's SDK retryer try once: the stream retries

@@ -52,6 +52,11 @@ type loop[T any] struct {
 	settled      []*record[T] // records with their outcome, for settle
 	settledBytes int64        // their sizes
 	calls        []*record[T]
+	promoted     []*record[T] // records of retry groups falling due together
+
+	// After a throttle: new records wait until then, behind the throttled
+	// ones (see scheduleRetries).
+	holdUntil time.Time
 
 	// Records and bytes delivered in this round of the loop, added to the
 	// stream's counters once per round rather than per record.
@@ -240,6 +245,9 @@ func (l *loop[T]) full() bool {
 // ready reports whether the front of the queue should go now rather than
 // wait for more records.
 func (l *loop[T]) ready() bool {
+	if l.holding() && !l.queue.Front().queued.IsZero() {
+		return false
+	}
 	return l.queue.Len() >= l.set.batchRecords ||
 		l.queueBytes >= l.set.batchBytes ||
 		l.force || !l.inOpen || l.full() ||
@@ -295,7 +303,7 @@ func (l *loop[T]) cut() *request[T] {
 			l.dissolve(r)
 			continue
 		}
-		if !acc.Fits(r.size) {
+		if !acc.Fits(r.size) || (l.holding() && !r.queued.IsZero()) {
 			break
 		}
 		if d := l.takeRate(r); d > 0 {
@@ -466,7 +474,16 @@ func (l *loop[T]) scheduleRetries() {
 	for _, r := range l.toRetry {
 		attempts = max(attempts, r.attempts)
 	}
-	l.later(slices.Clone(l.toRetry), l.backoff.Delay(attempts, l.throttle))
+	d := l.backoff.Delay(attempts, l.throttle)
+	if l.throttle && (l.stage == nil || l.stage.lim == nil) {
+		// Without a shard rate limit the loop cannot tell which shard
+		// throttled: hold new records back until the throttled ones are
+		// due, so that they go first, oldest first, instead of being
+		// overtaken by new records again and again (see promoteRetries).
+		// With one, the limiter holds back the throttled shard alone.
+		l.holdUntil = maxTime(l.holdUntil, l.now.Add(d))
+	}
+	l.later(slices.Clone(l.toRetry), d)
 	clear(l.toRetry)
 	l.toRetry = l.toRetry[:0]
 	l.throttle = false
@@ -488,24 +505,37 @@ func countEqual[T any](gs []retryGroup[T], t time.Time) int {
 }
 
 // promoteRetries moves the records whose backoff is over to the front of
-// the queue, oldest group first, ahead of newer records.
+// the queue, oldest first, ahead of newer records.
 func (l *loop[T]) promoteRetries() {
 	n := 0
 	for n < len(l.retries) && !l.retries[n].due.After(l.now) {
 		n++
 	}
-	for i := n - 1; i >= 0; i-- {
-		recs := l.retries[i].recs
-		for j := len(recs) - 1; j >= 0; j-- {
-			r := recs[j]
-			r.queued = time.Time{}
-			l.push(r, true)
-		}
+	if n == 0 {
+		return
 	}
-	if n > 0 {
-		clear(l.retries[:n])
-		l.retries = append(l.retries[:0], l.retries[n:]...)
+	// The records due, and those sent back earlier that still wait at the
+	// front, go first, oldest first: a throttled shard takes the front of
+	// a call, and a record whose backoffs ran long must not be overtaken
+	// by younger ones again and again until ThrottleTTL fails it.
+	l.promoted = l.promoted[:0]
+	for l.queue.Len() > 0 && l.queue.Front().queued.IsZero() {
+		r := l.queue.PopFront()
+		l.queueBytes -= r.size
+		l.promoted = append(l.promoted, r)
 	}
+	for _, g := range l.retries[:n] {
+		l.promoted = append(l.promoted, g.recs...)
+	}
+	slices.SortStableFunc(l.promoted, func(a, b *record[T]) int { return a.born.Compare(b.born) })
+	for j := len(l.promoted) - 1; j >= 0; j-- {
+		r := l.promoted[j]
+		r.queued = time.Time{}
+		l.push(r, true)
+	}
+	clear(l.promoted)
+	clear(l.retries[:n])
+	l.retries = append(l.retries[:0], l.retries[n:]...)
 }
 
 // fail records that r will not be delivered.
@@ -685,6 +715,9 @@ func (l *loop[T]) arm() {
 	var at time.Time
 	if l.queue.Len() > 0 && l.inflight < l.set.maxGroup && !l.aborted {
 		at = l.queue.Front().queued.Add(l.set.flushInterval)
+		if l.holding() && !l.queue.Front().queued.IsZero() {
+			at = maxTime(at, l.holdUntil)
+		}
 	}
 	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
 		at = l.retries[0].due
@@ -701,4 +734,14 @@ func (l *loop[T]) arm() {
 		return
 	}
 	l.timer.Reset(max(at.Sub(time.Now()), 0))
+}
+
+// holding reports whether new records are held back after a throttle.
+func (l *loop[T]) holding() bool { return l.now.Before(l.holdUntil) }
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -177,3 +177,38 @@ func TestThrottleTTLConfig(t *testing.T) {
 	require.True(t, errors.As(err, &ce))
 	assert.Equal(t, "ThrottleTTL", ce.Field)
 }
+
+// TestThrottleStormDoesNotSpin: while Kinesis throttles every call, the
+// stream waits out its backoff between calls (full jitter in a window that
+// doubles up to MaxRetryInterval) instead of sending as fast as it can, and
+// holds no more than its buffer. A loop that resent at once would make
+// thousands of calls in each ThrottleTTL of 500 ms; with backoff windows of
+// at most 20 ms (10 ms on average) it makes about 50.
+func TestThrottleStormDoesNotSpin(t *testing.T) {
+	f := newFake(32)
+	f.failRecord = scripted("T")
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.ThrottleTTL = 500 * time.Millisecond
+		c.RetryInterval = 5 * time.Millisecond
+		c.MaxRetryInterval = 20 * time.Millisecond
+		c.MaxBatchSize = 50
+	})
+	errs := drainErrors(s)
+	for i := range 200 { // four times the buffer: Put waits for space
+		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
+		assert.LessOrEqual(t, s.Stats().BufferedRecords, 50)
+	}
+	s.FlushAndStopStreaming()
+	n := 0
+	for _, pe := range errs() {
+		assert.ErrorIs(t, pe, ErrRecordExpired)
+		n += len(pe.Records)
+	}
+	assert.Equal(t, 200, n, "every record is reported")
+	_, calls := f.snapshot()
+	// Four rounds of 500 ms (the records of each round expire together),
+	// each at most 500 ms / 1 ms of calls even if every backoff drew
+	// under a millisecond.
+	assert.Less(t, len(calls), 4*500, "calls made")
+	t.Logf("%d calls", len(calls))
+}

@@ -109,10 +109,11 @@ type Config[T any] struct {
 	// retries of failures (throttled records still go again).
 	RetryCount int
 
-	// RetryInterval is the first retry's backoff window. Each further retry
-	// doubles it, up to MaxRetryInterval, and the actual delay is drawn
-	// uniformly from the window (full jitter); throttled records use a
-	// window twice as long. Default 100 ms.
+	// RetryInterval is the first retry's backoff window. Each further
+	// attempt of the record, throttled or failed, doubles it, up to
+	// MaxRetryInterval, and the actual delay is drawn uniformly from the
+	// window (full jitter); throttled records use a window twice as long.
+	// Default 100 ms.
 	RetryInterval time.Duration
 
 	// MaxRetryInterval caps the backoff window. Default 5 s.

@@ -24,7 +24,7 @@ type record[T any] struct {
 	epoch   uint64 // for Flush
 	fn      func(Result[T])
 
-	born         time.Time // when put; set only with a RecordTTL
+	born         time.Time // when put (with a RecordTTL), or taken by the loop
 	queued       time.Time // when it joined the queue; zero: send at once
 	attempts     int
 	failures     int // failed attempts that count against RetryCount: not throttles

@@ -105,8 +105,7 @@ func (r *record[T]) weight() int {
 // inherit merges into r what another entry carrying the same records went
 // through (an aggregate into its records, or records into their new
 // aggregate): the most attempts and failures, whether it may have been
-// written, and
-// whether it must go as a plain record.
+// written, and whether it must go as a plain record.
 func (r *record[T]) inherit(agg *record[T]) {
 	r.attempts = max(r.attempts, agg.attempts)
 	r.failures = max(r.failures, agg.failures)

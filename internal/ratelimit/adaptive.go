@@ -58,10 +58,8 @@ const (
 // When it took them all, the shard's rate grows by 2 % of the configured
 // rate for each second since it last grew or was cut, counting at most one
 // second per report, up to the configured rate.
-//
-// With Config.Fixed, Report only drains the buckets of a throttled shard.
 func (l *Limiter) Report(shardID string, sent time.Time, delivered, throttled int) (cut bool) {
-	if throttled <= 0 && (delivered <= 0 || l.fixed) {
+	if throttled <= 0 && delivered <= 0 {
 		return false
 	}
 	now := l.now()
@@ -71,7 +69,7 @@ func (l *Limiter) Report(shardID string, sent time.Time, delivered, throttled in
 	if throttled > 0 {
 		b.records = min(b.records, 0)
 		b.bytes = min(b.bytes, 0)
-		if l.fixed || sent.Before(b.cut) {
+		if sent.Before(b.cut) {
 			return false
 		}
 		k := min(int64(throttled), maxCost)

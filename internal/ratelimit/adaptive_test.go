@@ -144,23 +144,6 @@ func TestReportWithoutThrottlesOrSuccessesChangesNothing(t *testing.T) {
 	}
 }
 
-func TestFixedLimiterOnlyDrains(t *testing.T) {
-	c := newClock()
-	l, err := New(Config{Percent: 100, Now: c.Now, Fixed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if l.Report("s", c.Now(), 0, 500) {
-		t.Fatal("a fixed limiter cut")
-	}
-	if got := shardRecords(l, "s"); got != 1000 {
-		t.Fatalf("records/s of a fixed limiter after a throttle = %d, want 1000", got)
-	}
-	if l.Allow("s", 1, 0) {
-		t.Fatal("a fixed limiter did not drain the throttled shard")
-	}
-}
-
 func TestCutTrimsTheBurst(t *testing.T) {
 	l, c := newLimiter(t, 100)
 	l.Report("s", c.Now(), 0, 400) // 500 records/s, buckets drained

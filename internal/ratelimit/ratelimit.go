@@ -56,10 +56,6 @@ type Config struct {
 	Percent int
 	// Now is the clock. Default time.Now. Tests inject a fake one.
 	Now func() time.Time
-	// Fixed, when true, keeps every shard at the full configured rate:
-	// Report only drains the buckets of a throttled shard, as a limiter
-	// without adaptation. Default false.
-	Fixed bool
 }
 
 // ErrConfig is returned by New for a negative Percent or one above
@@ -72,7 +68,6 @@ type Limiter struct {
 	now         func() time.Time
 	recordsRate int64 // tokens per second, at the full share
 	bytesRate   int64
-	fixed       bool
 
 	mu      sync.Mutex
 	buckets map[string]*buckets
@@ -105,7 +100,6 @@ func New(cfg Config) (*Limiter, error) {
 		now:         cfg.Now,
 		recordsRate: int64(ShardRecordsPerSecond) * int64(cfg.Percent) / 100,
 		bytesRate:   int64(ShardBytesPerSecond) * int64(cfg.Percent) / 100,
-		fixed:       cfg.Fixed,
 		buckets:     make(map[string]*buckets),
 	}, nil
 }

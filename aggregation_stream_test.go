@@ -805,8 +805,9 @@ func aggSplitShard(t *testing.T, c *kinesis.Client) {
 // TestShardRateLimitAvoidsThrottling sends the same burst of records to one
 // kinesistest shard enforcing AWS's limits (1000 records/s, 1 MiB/s, each a
 // token bucket holding one second) with and without ShardRateLimit 100.
-// Without it, records are sent as fast as the stream can, once each (no
-// retries), so all but about the first second's worth are throttled. With
+// Without it, records are sent as fast as the stream can, once each (a
+// ThrottleTTL of 1 ns fails a record at its first throttle), so all but
+// about the first second's worth are throttled. With
 // it, the stream paces the shard at the shard's own rates, so the server
 // throttles few records, if any: a request may arrive a little earlier than
 // it left relative to the one before it, so a record now and then can find
@@ -824,7 +825,7 @@ func TestShardRateLimitAvoidsThrottling(t *testing.T) {
 	for i := range records {
 		records[i] = small{ID: i}
 	}
-	run := func(t *testing.T, rateLimit, retries int) (throttled int64, st inskinesis.Stats, took time.Duration) {
+	run := func(t *testing.T, rateLimit, retries int, throttleTTL time.Duration) (throttled int64, st inskinesis.Stats, took time.Duration) {
 		srv := kinesistest.Start(t, kinesistest.WithShardLimits(kinesistest.AWSShardLimits()))
 		require.NoError(t, srv.CreateStream("paced", 1))
 		s, err := inskinesis.NewKinesis(inskinesis.Config[small]{
@@ -835,6 +836,7 @@ func TestShardRateLimitAvoidsThrottling(t *testing.T) {
 			MaxStreamBatchSize: 500,
 			MaxBatchSize:       n,
 			RetryCount:         retries,
+			ThrottleTTL:        throttleTTL,
 			RetryInterval:      10 * time.Millisecond,
 			MaxRetryInterval:   100 * time.Millisecond,
 		})
@@ -849,20 +851,20 @@ func TestShardRateLimitAvoidsThrottling(t *testing.T) {
 
 	var without int64
 	t.Run("without ShardRateLimit", func(t *testing.T) {
-		throttled, st, took := run(t, 0, -1)
+		throttled, st, took := run(t, 0, -1, time.Nanosecond)
 		t.Logf("took %v; server throttled %d of %d records; stream delivered %d, failed %d", took, throttled, n, st.Delivered, st.Failed)
 		// The shard takes 1000 records at once and 1000 more a second:
 		// unless sending 2500 records took over a second, at least 500
 		// are throttled.
 		require.GreaterOrEqual(t, throttled, int64(500), "records the server throttled")
-		require.Equal(t, throttled, st.Failed, "each throttled record failed, with retries off")
+		require.Equal(t, throttled, st.Failed, "each throttled record failed, with a ThrottleTTL of 1 ns")
 		without = throttled
 	})
 	t.Run("with ShardRateLimit 100", func(t *testing.T) {
 		if without == 0 {
 			t.Skip("the run without a rate limit failed")
 		}
-		throttled, st, took := run(t, 100, 10)
+		throttled, st, took := run(t, 100, 10, 0)
 		t.Logf("took %v; server throttled %d of %d records; stream delivered %d, failed %d", took, throttled, n, st.Delivered, st.Failed)
 		require.EqualValues(t, n, st.Delivered, "records delivered")
 		require.LessOrEqual(t, throttled, int64(n/20), "records the server throttled: at most 5 %%")

@@ -41,6 +41,7 @@ const (
 	DefaultMaxRetryInterval       = 5 * time.Second
 	DefaultFlushInterval          = 100 * time.Millisecond
 	DefaultRequestTimeout         = 30 * time.Second
+	DefaultThrottleTTL            = 30 * time.Second
 	DefaultErrorBufferSize        = 1024
 	DefaultAggregationMaxBytes    = aggregate.DefaultMaxBytes
 	DefaultAggregationMaxCount    = aggregate.DefaultMaxCount
@@ -101,15 +102,21 @@ type Config[T any] struct {
 	MaxGroup int
 
 	// RetryCount is how many times a record is sent again after a retryable
-	// failure (throttling, an internal failure, a timeout) before it is
-	// reported. Default 3; a negative value disables retries; at most 2^30
+	// failure (an internal failure, a server error, a timeout, a dropped
+	// connection) before it is reported with ErrRetriesExhausted. Throttling
+	// is not such a failure: a throttled record waits and goes again without
+	// using up a retry, bounded by RecordTTL, or by ThrottleTTL when
+	// RecordTTL is not set; a record that was throttled and also failed
+	// counts only its failures. Default 3; a negative value disables
+	// retries of failures (throttled records still go again); at most 2^30
 	// (1073741824), enough to retry until RecordTTL.
 	RetryCount int
 
-	// RetryInterval is the first retry's backoff window. Each further retry
-	// doubles it, up to MaxRetryInterval, and the actual delay is drawn
-	// uniformly from the window (full jitter); throttled records use a
-	// window twice as long. Default 100 ms; at most 1 h.
+	// RetryInterval is the first retry's backoff window. Each further
+	// attempt of the record, throttled or failed, doubles it, up to
+	// MaxRetryInterval, and the actual delay is drawn uniformly from the
+	// window (full jitter); throttled records use a window twice as long.
+	// Default 100 ms; at most 1 h.
 	RetryInterval time.Duration
 
 	// MaxRetryInterval caps the backoff window. Default 5 s; at most 1 h.
@@ -127,9 +134,24 @@ type Config[T any] struct {
 
 	// RecordTTL, when positive, is the longest a record may spend in the
 	// stream: a record still undelivered after it is reported with
-	// ErrRecordExpired instead of being retried. Default: no limit (the
-	// retry count still applies); at most 7 days.
+	// ErrRecordExpired instead of being retried. It also bounds how long a
+	// record keeps going again through throttling, in place of ThrottleTTL.
+	// Default: no limit (RetryCount and ThrottleTTL still apply); at most
+	// 7 days.
 	RecordTTL time.Duration
+
+	// ThrottleTTL bounds how long a record may keep waiting through
+	// throttling when RecordTTL is not set: a record that Kinesis throttles
+	// (ProvisionedThroughputExceededException, or a whole call refused with
+	// ProvisionedThroughputExceeded, LimitExceeded or KMSThrottling) once
+	// ThrottleTTL has passed since it was put is reported with
+	// ErrRecordExpired, which wraps the last throttling error. Until then a
+	// throttled record is sent again after backoff without using up
+	// RetryCount. It is measured from when the stream took the record from
+	// Put (the time Put waited for buffer space does not count). Ignored
+	// when RecordTTL is set. Default 30 s (the KPL's RecordTtl); negative
+	// values are rejected.
+	ThrottleTTL time.Duration
 
 	// MaxRecordSize is the stream's maximum record size, data plus partition
 	// key: Put rejects larger records with ErrRecordTooLarge, because one
@@ -206,8 +228,16 @@ type Config[T any] struct {
 	// of a shard that would exceed this percentage of the shard's write
 	// limits (1000 records/s and 1 MiB/s), as the KPL's RateLimit does, so
 	// that a hot shard is slowed down locally instead of throttled by
-	// Kinesis. Like aggregation, it needs the shard map (ListShardsAPI).
-	// The KPL uses 150. Default 0: no local limit; at most 1000.
+	// Kinesis. The percentage is a ceiling: each shard's own rate adapts
+	// below it (additive increase, multiplicative decrease, as TCP does),
+	// so that several producers writing to one shard settle on the shard's
+	// capacity between them instead of throttling each other. When Kinesis
+	// throttles a shard, its rate is cut by 4 records/s per throttled entry,
+	// at most by half, once per round trip; while its calls succeed it
+	// regains 2 % of the ceiling per second. A throttled shard does not
+	// slow the others. Like aggregation, it needs the shard map
+	// (ListShardsAPI). The KPL uses 150. Default 0: no local limit; at most
+	// 1000.
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the
@@ -283,6 +313,7 @@ type settings struct {
 	flushInterval    time.Duration
 	requestTimeout   time.Duration
 	recordTTL        time.Duration
+	throttleTTL      time.Duration
 	maxRecordSize    int
 	orderByKey       bool
 	errorBuffer      int
@@ -306,6 +337,7 @@ func (c *Config[T]) resolve() (settings, error) {
 		flushInterval:    orDefault(c.FlushInterval, DefaultFlushInterval),
 		requestTimeout:   orDefault(c.RequestTimeout, DefaultRequestTimeout),
 		recordTTL:        c.RecordTTL,
+		throttleTTL:      orDefault(c.ThrottleTTL, DefaultThrottleTTL),
 		maxRecordSize:    orDefault(c.MaxRecordSize, DefaultMaxRecordSize),
 		orderByKey:       c.OrderByKey,
 		errorBuffer:      orDefault(c.ErrorBufferSize, DefaultErrorBufferSize),
@@ -351,6 +383,8 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("RequestTimeout", fmt.Sprintf("%v is outside 0..%v", c.RequestTimeout, maxInterval))
 	case s.recordTTL < 0 || s.recordTTL > maxRecordTTL:
 		return s, configErr("RecordTTL", fmt.Sprintf("%v is outside 0..%v", c.RecordTTL, maxRecordTTL))
+	case s.throttleTTL < 0 || s.throttleTTL > maxRecordTTL:
+		return s, configErr("ThrottleTTL", fmt.Sprintf("%v is outside 0..%v", c.ThrottleTTL, maxRecordTTL))
 	case s.maxRecordSize < 1 || s.maxRecordSize > MaxRecordSizeLimit:
 		return s, configErr("MaxRecordSize", fmt.Sprintf("%d is outside 1..%d", c.MaxRecordSize, MaxRecordSizeLimit))
 	case s.errorBuffer < 0 || s.errorBuffer > maxErrorBuffer:

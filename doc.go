@@ -29,9 +29,13 @@
 // # Retries
 //
 // Only the entries of a PutRecords response that carry an ErrorCode are sent
-// again, after exponential backoff with full jitter (Config.RetryInterval,
-// doubling to Config.MaxRetryInterval, longer when throttled), up to
-// Config.RetryCount times. Errors no retry can fix (ValidationException,
+// again, oldest first and ahead of newer records, after exponential backoff
+// with full jitter (Config.RetryInterval, doubling to Config.MaxRetryInterval,
+// longer when throttled), up to Config.RetryCount times. Throttling is
+// backpressure, not failure: a throttled attempt costs no retry, and a
+// throttled record goes again until Config.RecordTTL, or Config.ThrottleTTL
+// (30 s) without one, has passed; only the other failures count against
+// RetryCount. Errors no retry can fix (ValidationException,
 // ResourceNotFoundException, AccessDeniedException, the KMS errors) fail the
 // records at once. The SDK's own retries are turned off for these calls, so
 // the two do not multiply.

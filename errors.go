@@ -40,7 +40,10 @@ var (
 	ErrRetriesExhausted = errors.New("inskinesis: retries exhausted")
 
 	// ErrRecordExpired is the cause of a PutError for records that were not
-	// delivered within Config.RecordTTL.
+	// delivered within Config.RecordTTL, or that Kinesis still throttled
+	// Config.ThrottleTTL after they were put (when RecordTTL is not set).
+	// The last error, with its AWS error code, is wrapped too when there
+	// was one.
 	ErrRecordExpired = errors.New("inskinesis: record expired")
 
 	// ErrAborted is the cause of a PutError for records that were not

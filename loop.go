@@ -52,6 +52,11 @@ type loop[T any] struct {
 	settled      []*record[T] // records with their outcome, for settle
 	settledBytes int64        // their sizes
 	calls        []*record[T]
+	promoted     []*record[T] // records of retry groups falling due together
+
+	// After a throttle: new records wait until then, behind the throttled
+	// ones (see scheduleRetries).
+	holdUntil time.Time
 
 	// Records and bytes delivered in this round of the loop, added to the
 	// stream's counters once per round rather than per record.
@@ -72,6 +77,7 @@ const (
 	failFatal     failKind = iota // a non-retryable error
 	failExhausted                 // retries exhausted
 	failExpired                   // RecordTTL passed
+	failThrottled                 // throttled past ThrottleTTL
 	failAborted                   // shutdown gave up
 )
 
@@ -197,7 +203,7 @@ func (l *loop[T]) checkAbort() {
 func (l *loop[T]) accept(r *record[T]) {
 	l.held++
 	l.heldBytes += int64(r.size)
-	if r.born.IsZero() {
+	if r.born.IsZero() { // Put sets it only with a RecordTTL
 		r.born = l.now
 	}
 	if l.aborted {
@@ -244,6 +250,9 @@ func (l *loop[T]) full() bool {
 // ready reports whether the front of the queue should go now rather than
 // wait for more records.
 func (l *loop[T]) ready() bool {
+	if l.holding() && !l.queue.Front().queued.IsZero() {
+		return false
+	}
 	return l.queue.Len() >= l.set.batchRecords ||
 		l.queueBytes >= l.set.batchBytes ||
 		l.force || !l.inOpen || l.full() ||
@@ -261,6 +270,7 @@ func (l *loop[T]) dispatch() {
 			l.spareReqs = append(l.spareReqs, q)
 			continue
 		}
+		q.sent = l.now
 		l.inflight++
 		l.s.stats.requests.Add(1)
 		l.s.stats.inFlightRequests.Add(1)
@@ -298,7 +308,7 @@ func (l *loop[T]) cut() *request[T] {
 			l.dissolve(r)
 			continue
 		}
-		if !acc.Fits(r.size) {
+		if !acc.Fits(r.size) || (l.holding() && !r.queued.IsZero()) {
 			break
 		}
 		if d := l.takeRate(r); d > 0 {
@@ -382,6 +392,7 @@ func (l *loop[T]) handle(q *request[T]) {
 			if code == "" && seq != "" {
 				r.shardID, r.seq = deref(e.ShardId), seq
 				if l.stage != nil {
+					l.noteShard(r, false)
 					l.landed(r)
 				} else {
 					l.delivered(r)
@@ -399,13 +410,14 @@ func (l *loop[T]) handle(q *request[T]) {
 			c := retry.Record(code)
 			if c.Throttled {
 				st.throttled.Add(int64(r.weight()))
-				l.throttledShard(r)
+				l.noteShard(r, true)
 			}
 			if recErr == nil || recErr.Code != code {
 				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
 			}
 			l.retryOrFail(r, c, recErr)
 		}
+		l.reportShards(q.sent)
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
@@ -439,20 +451,29 @@ func deref(p *string) string {
 	return *p
 }
 
-// retryOrFail sends r again later, or fails it for good.
+// retryOrFail sends r again later, or fails it for good. Throttling is
+// backpressure, not failure: a throttled attempt costs no retry, and a
+// throttled record goes again until RecordTTL, or ThrottleTTL without one,
+// has passed since it was put. Only the other failures count against
+// RetryCount.
 func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
+	}
+	if !c.Throttled {
+		r.failures++
 	}
 	switch {
 	case l.aborted:
 		l.fail(r, failAborted, c.Code, err)
 	case !c.Retryable:
 		l.fail(r, failFatal, c.Code, err)
-	case r.attempts > l.set.retryCount:
+	case !c.Throttled && r.failures > l.set.retryCount:
 		l.fail(r, failExhausted, c.Code, err)
 	case l.expired(r):
 		l.fail(r, failExpired, c.Code, err)
+	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
+		l.fail(r, failThrottled, c.Code, err)
 	default:
 		l.toRetry = append(l.toRetry, r)
 		l.throttle = l.throttle || c.Throttled
@@ -475,6 +496,14 @@ func (l *loop[T]) scheduleRetries() {
 		attempts = max(attempts, r.attempts)
 	}
 	d := l.backoff.Delay(attempts, l.throttle)
+	if l.throttle && (l.stage == nil || l.stage.lim == nil) {
+		// Without a shard rate limit the loop cannot tell which shard
+		// throttled: hold new records back until the throttled ones are
+		// due, so that they go first, oldest first, instead of being
+		// overtaken by new records again and again (see promoteRetries).
+		// With one, the limiter holds back the throttled shard alone.
+		l.holdUntil = maxTime(l.holdUntil, l.now.Add(d))
+	}
 	l.later(slices.Clone(l.toRetry), d)
 	if len(l.obs.retries) > 0 {
 		l.retried(d)
@@ -500,24 +529,37 @@ func countEqual[T any](gs []retryGroup[T], t time.Time) int {
 }
 
 // promoteRetries moves the records whose backoff is over to the front of
-// the queue, oldest group first, ahead of newer records.
+// the queue, oldest first, ahead of newer records.
 func (l *loop[T]) promoteRetries() {
 	n := 0
 	for n < len(l.retries) && !l.retries[n].due.After(l.now) {
 		n++
 	}
-	for i := n - 1; i >= 0; i-- {
-		recs := l.retries[i].recs
-		for j := len(recs) - 1; j >= 0; j-- {
-			r := recs[j]
-			r.queued = time.Time{}
-			l.push(r, true)
-		}
+	if n == 0 {
+		return
 	}
-	if n > 0 {
-		clear(l.retries[:n])
-		l.retries = append(l.retries[:0], l.retries[n:]...)
+	// The records due, and those sent back earlier that still wait at the
+	// front, go first, oldest first: a throttled shard takes the front of
+	// a call, and a record whose backoffs ran long must not be overtaken
+	// by younger ones again and again until ThrottleTTL fails it.
+	l.promoted = l.promoted[:0]
+	for l.queue.Len() > 0 && l.queue.Front().queued.IsZero() {
+		r := l.queue.PopFront()
+		l.queueBytes -= r.size
+		l.promoted = append(l.promoted, r)
 	}
+	for _, g := range l.retries[:n] {
+		l.promoted = append(l.promoted, g.recs...)
+	}
+	slices.SortStableFunc(l.promoted, func(a, b *record[T]) int { return a.born.Compare(b.born) })
+	for j := len(l.promoted) - 1; j >= 0; j-- {
+		r := l.promoted[j]
+		r.queued = time.Time{}
+		l.push(r, true)
+	}
+	clear(l.promoted)
+	clear(l.retries[:n])
+	l.retries = append(l.retries[:0], l.retries[n:]...)
 }
 
 // fail records that r will not be delivered.
@@ -637,6 +679,8 @@ func (l *loop[T]) report(f failure[T]) {
 	case failExhausted:
 		// PutError's message states the attempts.
 		cause = fmt.Errorf("%w: %w", ErrRetriesExhausted, cause)
+	case failThrottled:
+		cause = fmt.Errorf("%w: still throttled %v after it was put (ThrottleTTL), last error: %w", ErrRecordExpired, l.set.throttleTTL, cause)
 	case failExpired:
 		if cause != nil {
 			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)
@@ -707,6 +751,9 @@ func (l *loop[T]) arm() {
 	var at time.Time
 	if l.queue.Len() > 0 && l.inflight < l.set.maxGroup && !l.aborted {
 		at = l.queue.Front().queued.Add(l.set.flushInterval)
+		if l.holding() && !l.queue.Front().queued.IsZero() {
+			at = maxTime(at, l.holdUntil)
+		}
 	}
 	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
 		at = l.retries[0].due
@@ -723,4 +770,14 @@ func (l *loop[T]) arm() {
 		return
 	}
 	l.timer.Reset(max(at.Sub(time.Now()), 0))
+}
+
+// holding reports whether new records are held back after a throttle.
+func (l *loop[T]) holding() bool { return l.now.Before(l.holdUntil) }
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

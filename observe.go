@@ -147,7 +147,7 @@ func failReason(k failKind) FailReason {
 	switch k {
 	case failExhausted:
 		return FailRetriesExhausted
-	case failExpired:
+	case failExpired, failThrottled:
 		return FailExpired
 	case failAborted:
 		return FailAborted

@@ -28,6 +28,7 @@ type record[T any] struct {
 	buffered     time.Duration // from born to the outcome
 	queued       time.Time     // when it joined the queue; zero: send at once
 	attempts     int
+	failures     int // failed attempts that count against RetryCount: not throttles
 	maybeWritten bool
 	shardID      string
 	seq          string
@@ -88,6 +89,7 @@ type request[T any] struct {
 	err     error
 	start   time.Time // when the call began; only with request hooks
 	trace   callTrace // how far the SDK took the call
+	sent    time.Time // when the loop started the call
 }
 
 // noData is the data of a record that encodes to nothing. Kinesis takes
@@ -116,6 +118,7 @@ func (q *request[T]) reset() {
 	q.weight = 0
 	q.start = time.Time{}
 	q.trace = callTrace{}
+	q.sent = time.Time{}
 }
 
 // send makes the call of q and hands it back to the loop. A panic of the

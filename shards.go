@@ -30,6 +30,16 @@ type stage[T any] struct {
 	// Aggregates that landed on a shard the map does not know yet: the
 	// next map tells whether every record in them is inside that shard.
 	unverified []*record[T]
+	// With ShardRateLimit: the entries of one response per shard, for the
+	// limiter (see noteShard).
+	fb      []shardFeedback
+	fbIndex map[string]int
+}
+
+// shardFeedback counts one shard's entries in a response.
+type shardFeedback struct {
+	id                   string
+	delivered, throttled int
 }
 
 // dueBuilder is a builder in the due queue; the entry is stale once the
@@ -78,6 +88,7 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 		if err != nil {
 			return nil, configErr("ShardRateLimit", err.Error())
 		}
+		st.fbIndex = make(map[string]int)
 	}
 	return st, nil
 }
@@ -105,10 +116,11 @@ func (r *record[T]) weight() int {
 
 // inherit merges into r what another entry carrying the same records went
 // through (an aggregate into its records, or records into their new
-// aggregate): the most attempts, whether it may have been written, and
-// whether it must go as a plain record.
+// aggregate): the most attempts and failures, whether it may have been
+// written, and whether it must go as a plain record.
 func (r *record[T]) inherit(agg *record[T]) {
 	r.attempts = max(r.attempts, agg.attempts)
+	r.failures = max(r.failures, agg.failures)
 	r.maybeWritten = r.maybeWritten || agg.maybeWritten
 	r.solo = r.solo || agg.solo
 }
@@ -366,11 +378,41 @@ func (l *loop[T]) takeRate(r *record[T]) time.Duration {
 	return l.stage.lim.Take(r.shard.ID, 1, r.size)
 }
 
-// throttledShard tells the rate limiter that Kinesis throttled r's shard.
-func (l *loop[T]) throttledShard(r *record[T]) {
-	if l.stage != nil && l.stage.lim != nil && r.shard.ID != "" {
-		l.stage.lim.Drain(r.shard.ID)
+// noteShard counts an entry of a response for its predicted shard, taken
+// or throttled, for reportShards.
+func (l *loop[T]) noteShard(r *record[T], throttled bool) {
+	st := l.stage
+	if st == nil || st.lim == nil || r.shard.ID == "" {
+		return
 	}
+	i, ok := st.fbIndex[r.shard.ID]
+	if !ok {
+		i = len(st.fb)
+		st.fbIndex[r.shard.ID] = i
+		st.fb = append(st.fb, shardFeedback{id: r.shard.ID})
+	}
+	if throttled {
+		st.fb[i].throttled++
+	} else {
+		st.fb[i].delivered++
+	}
+}
+
+// reportShards tells the rate limiter, once per shard, what the response
+// to a call sent at sent said of each shard's entries: a throttled shard's
+// rate is cut, once for all the throttles of calls sent before its last
+// cut, and a shard whose entries were all taken regains rate.
+func (l *loop[T]) reportShards(sent time.Time) {
+	st := l.stage
+	if st == nil || len(st.fb) == 0 {
+		return
+	}
+	for _, f := range st.fb {
+		st.lim.Report(f.id, sent, f.delivered, f.throttled)
+	}
+	clear(st.fbIndex)
+	clear(st.fb)
+	st.fb = st.fb[:0]
 }
 
 // abortStage fails the records waiting in builders or for the map.

@@ -197,7 +197,7 @@ func TestExhaustedRetriesReportExactlyTheLostRecords(t *testing.T) {
 	f := newFake(5)
 	f.failRecord = func(_ *rand.Rand, e types.PutRecordsRequestEntry) string {
 		if strings.Contains(string(e.Data), `"key":"doomed"`) {
-			return "ProvisionedThroughputExceededException"
+			return "InternalFailure"
 		}
 		return ""
 	}
@@ -215,12 +215,12 @@ func TestExhaustedRetriesReportExactlyTheLostRecords(t *testing.T) {
 	s.FlushAndStopStreaming()
 	var lost []int
 	for _, pe := range errs() {
-		assert.Equal(t, "ProvisionedThroughputExceededException", pe.Code)
+		assert.Equal(t, "InternalFailure", pe.Code)
 		assert.Equal(t, 3, pe.Attempts, "one try and two retries")
 		assert.ErrorIs(t, pe, ErrRetriesExhausted)
 		var apiErr smithy.APIError
 		require.ErrorAs(t, pe, &apiErr)
-		assert.Equal(t, "ProvisionedThroughputExceededException", apiErr.ErrorCode())
+		assert.Equal(t, "InternalFailure", apiErr.ErrorCode())
 		for _, r := range pe.Records {
 			lost = append(lost, r.ID)
 		}

@@ -100,7 +100,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.shards, "shards", 16, "shards of the stream when the quickstart creates it")
 	fs.IntVar(&o.maxGroup, "maxgroup", 4, "PutRecords calls in flight at once (Config.MaxGroup)")
 	fs.IntVar(&o.buffer, "buffer", inskinesis.DefaultMaxBatchSize, "most records the stream holds at once: waiting, in flight or awaiting retry (Config.MaxBatchSize)")
-	fs.IntVar(&o.retries, "retries", 20, "times a record is sent again after a retryable failure such as throttling (Config.RetryCount)")
+	fs.IntVar(&o.retries, "retries", 20, "times a record is sent again after a retryable failure such as an internal failure or a timeout (Config.RetryCount); throttled records go again without using these up")
 	fs.IntVar(&o.users, "users", 50000, "distinct users, i.e. partition keys")
 	fs.BoolVar(&o.throttle, "throttle", true, "embedded server only: enforce the AWS per-shard write limits (1000 records/s, 1 MiB/s)")
 	fs.DurationVar(&o.latency, "latency", 20*time.Millisecond, "embedded server only: delay each write request by this much, like a network round trip to AWS (0: none)")

@@ -10,6 +10,13 @@
 // here the cap follows the rate, so that a rate below 100 percent also bounds
 // bursts.)
 //
+// The configured rate is a ceiling. Each shard's buckets refill at a share
+// of it that adapts to what Kinesis answers, additive increase and
+// multiplicative decrease as in TCP (see Limiter.Report): several producers writing to one shard each stay
+// under their own ceiling and still throttle each other, and a share that
+// backs off when the shard throttles lets them settle on the shard's
+// capacity between them instead of trading rejected calls.
+//
 // The arithmetic is in integers, in units of 10^-9 token, so that results
 // are exact and tests with an injected clock are deterministic.
 package ratelimit
@@ -59,17 +66,23 @@ var ErrConfig = errors.New("ratelimit: invalid configuration")
 // for concurrent use and do not allocate once a shard's buckets exist.
 type Limiter struct {
 	now         func() time.Time
-	recordsRate int64 // tokens per second
+	recordsRate int64 // tokens per second, at the full share
 	bytesRate   int64
 
 	mu      sync.Mutex
 	buckets map[string]*buckets
 }
 
-// buckets are the two buckets of one shard, in token units.
+// buckets are the two buckets of one shard, in token units, and the share
+// of the configured rates they refill at.
 type buckets struct {
 	records, bytes int64
 	last           time.Time
+	share          int64     // of the configured rates, in parts per fullShare
+	cut            time.Time // when share was last cut
+	grown          time.Time // when share last grew (or was cut)
+	recordsRate    int64     // recordsRate and bytesRate of the Limiter times share
+	bytesRate      int64
 }
 
 // New returns a Limiter with the configuration filled in with defaults.
@@ -91,8 +104,9 @@ func New(cfg Config) (*Limiter, error) {
 	}, nil
 }
 
-// Rates returns the refill rates, in records and bytes per second, that each
-// shard's buckets get; they are also the buckets' capacities.
+// Rates returns the configured refill rates, in records and bytes per
+// second: the ceiling of each shard's rates (see ShardRates), and of the
+// buckets' capacities.
 func (l *Limiter) Rates() (recordsPerSecond, bytesPerSecond int) {
 	return int(l.recordsRate), int(l.bytesRate)
 }
@@ -119,9 +133,9 @@ func (l *Limiter) Take(shardID string, records, bytes int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketsFor(shardID, now)
-	recCost, recNeed := l.cost(records, l.recordsRate)
-	byteCost, byteNeed := l.cost(bytes, l.bytesRate)
-	wait := max(waitFor(b.records, recNeed, l.recordsRate), waitFor(b.bytes, byteNeed, l.bytesRate))
+	recCost, recNeed := l.cost(records, b.recordsRate)
+	byteCost, byteNeed := l.cost(bytes, b.bytesRate)
+	wait := max(waitFor(b.records, recNeed, b.recordsRate), waitFor(b.bytes, byteNeed, b.bytesRate))
 	if wait > 0 {
 		return wait
 	}
@@ -137,14 +151,14 @@ func (l *Limiter) Delay(shardID string, records, bytes int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketsFor(shardID, now)
-	_, recNeed := l.cost(records, l.recordsRate)
-	_, byteNeed := l.cost(bytes, l.bytesRate)
-	return max(waitFor(b.records, recNeed, l.recordsRate), waitFor(b.bytes, byteNeed, l.bytesRate))
+	_, recNeed := l.cost(records, b.recordsRate)
+	_, byteNeed := l.cost(bytes, b.bytesRate)
+	return max(waitFor(b.records, recNeed, b.recordsRate), waitFor(b.bytes, byteNeed, b.bytesRate))
 }
 
-// Drain empties the shard's buckets, for example after Kinesis throttled
-// it, so that its next requests wait for fresh tokens. A shard in debt keeps
-// its debt.
+// Drain empties the shard's buckets, so that its next requests wait for
+// fresh tokens. A shard in debt keeps its debt. Throttled drains too, and
+// also cuts the shard's rate.
 func (l *Limiter) Drain(shardID string) {
 	now := l.now()
 	l.mu.Lock()
@@ -187,7 +201,8 @@ func (l *Limiter) Len() int {
 func (l *Limiter) bucketsFor(shardID string, now time.Time) *buckets {
 	b, ok := l.buckets[shardID]
 	if !ok {
-		b = &buckets{records: l.recordsRate * nano, bytes: l.bytesRate * nano, last: now}
+		b = &buckets{records: l.recordsRate * nano, bytes: l.bytesRate * nano, last: now, grown: now}
+		l.setShare(b, fullShare)
 		l.buckets[shardID] = b
 		return b
 	}
@@ -196,8 +211,8 @@ func (l *Limiter) bucketsFor(shardID string, now time.Time) *buckets {
 		return b // a clock that stands still or goes back adds nothing
 	}
 	b.last = now
-	b.records = refill(b.records, l.recordsRate, elapsed)
-	b.bytes = refill(b.bytes, l.bytesRate, elapsed)
+	b.records = refill(b.records, b.recordsRate, elapsed)
+	b.bytes = refill(b.bytes, b.bytesRate, elapsed)
 	return b
 }
 

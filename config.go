@@ -54,8 +54,22 @@ type Config[T any] struct {
 	// Client is set.
 	Region string
 
-	// StreamName is the name of the Kinesis stream. Required.
+	// StreamName is the name of the Kinesis stream. Required unless
+	// StreamARN is set; when both are set, StreamName must be the name in
+	// the ARN.
 	StreamName string
+
+	// StreamARN is the stream's ARN,
+	// arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME, where PARTITION is
+	// aws, aws-cn, aws-us-gov or another aws-… partition, ACCOUNT is 12
+	// digits and NAME follows the stream-name rule. Set it instead of
+	// StreamName, or together with it. The stream then sends it on every
+	// call (PutRecords, ListShards, DescribeStreamSummary), as AWS
+	// recommends; writing to a stream of another account through its
+	// resource policy needs it. When Region is empty and Client is nil, the
+	// region is taken from the ARN. Some local Kinesis servers (kinesalite)
+	// do not know ARNs: give them StreamName as well. Default: none.
+	StreamARN string
 
 	// Codec encodes records. Default: JSON (codec/json).
 	Codec Codec[T]
@@ -204,7 +218,9 @@ var streamNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	streamName       string
+	streamName       string // as configured; may be empty when streamARN is set
+	streamARN        string
+	region           string // Region, or the ARN's region when Region is empty
 	batchRecords     int
 	batchBytes       int
 	bufferRecords    int
@@ -228,6 +244,8 @@ type settings struct {
 func (c *Config[T]) resolve() (settings, error) {
 	s := settings{
 		streamName:       c.StreamName,
+		streamARN:        c.StreamARN,
+		region:           c.Region,
 		batchRecords:     orDefault(c.MaxStreamBatchSize, DefaultMaxStreamBatchSize),
 		batchBytes:       orDefault(c.MaxStreamBatchByteSize, DefaultMaxStreamBatchByteSize),
 		bufferRecords:    orDefault(c.MaxBatchSize, DefaultMaxBatchSize),
@@ -253,12 +271,24 @@ func (c *Config[T]) resolve() (settings, error) {
 	if s.aggregate && s.aggMaxBytes == 0 {
 		s.aggMaxBytes = min(DefaultAggregationMaxBytes, s.maxRecordSize)
 	}
+	var arn streamARN
+	if c.StreamARN != "" {
+		var err error
+		if arn, err = parseStreamARN(c.StreamARN); err != nil {
+			return s, configErr("StreamARN", err.Error())
+		}
+		if s.region == "" {
+			s.region = arn.region
+		}
+	}
 	switch {
-	case c.StreamName == "":
-		return s, configErr("StreamName", "is required")
-	case !streamNameRE.MatchString(c.StreamName):
+	case c.StreamName == "" && c.StreamARN == "":
+		return s, configErr("StreamName", "is required (or StreamARN)")
+	case c.StreamName != "" && !streamNameRE.MatchString(c.StreamName):
 		return s, configErr("StreamName", fmt.Sprintf("%q is not a valid stream name (1 to 128 of a-z, A-Z, 0-9, _ . -)", c.StreamName))
-	case c.Region == "" && c.Client == nil:
+	case c.StreamName != "" && c.StreamARN != "" && arn.name != c.StreamName:
+		return s, configErr("StreamARN", fmt.Sprintf("%q names stream %q, not StreamName %q", c.StreamARN, arn.name, c.StreamName))
+	case s.region == "" && c.Client == nil:
 		return s, configErr("Region", "is required when Client is not set")
 	case s.batchRecords < 1 || s.batchRecords > MaxRecordsPerRequest:
 		return s, configErr("MaxStreamBatchSize", fmt.Sprintf("%d is outside 1..%d", c.MaxStreamBatchSize, MaxRecordsPerRequest))
@@ -304,6 +334,15 @@ func (c *Config[T]) resolve() (settings, error) {
 		s.maxRetryInterval = s.retryInterval
 	}
 	return s, nil
+}
+
+// stream names the stream in messages and errors: its name, or its ARN when
+// only the ARN was configured.
+func (s *settings) stream() string {
+	if s.streamName != "" {
+		return s.streamName
+	}
+	return s.streamARN
 }
 
 func orDefault[N int | time.Duration](v, def N) N {

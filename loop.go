@@ -149,6 +149,7 @@ func (l *loop[T]) run() {
 		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing) {
 			return
 		}
+		l.recheckDistribution()
 		l.arm()
 	}
 }
@@ -271,7 +272,12 @@ func (l *loop[T]) cut() *request[T] {
 		q, l.spareReqs = l.spareReqs[n-1], l.spareReqs[:n-1]
 	} else {
 		q = &request[T]{}
-		q.input.StreamName = &l.set.streamName
+		if l.set.streamName != "" {
+			q.input.StreamName = &l.set.streamName
+		}
+		if l.set.streamARN != "" {
+			q.input.StreamARN = &l.set.streamARN
+		}
 	}
 	acc := batch.NewAcc(batch.Limits{MaxRecords: l.set.batchRecords, MaxBytes: l.set.batchBytes})
 	var held []*record[T] // entries over their shard's rate
@@ -282,6 +288,12 @@ func (l *loop[T]) cut() *request[T] {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
 			l.expire(r)
+			continue
+		}
+		if r.key == "" && (l.stage == nil || !l.stage.auto) {
+			l.queue.PopFront()
+			l.queueBytes -= r.size
+			l.failKeyless(r)
 			continue
 		}
 		if len(r.children) > 0 && !l.current(r) {
@@ -673,6 +685,9 @@ func (l *loop[T]) arm() {
 	}
 	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
 		at = l.stageDue
+	}
+	if st := l.stage; st != nil && st.auto && l.inOpen && !st.refreshing && (at.IsZero() || st.recheckAt.Before(at)) {
+		at = st.recheckAt
 	}
 	if at.Equal(l.timerAt) {
 		return

@@ -84,7 +84,10 @@ type request[T any] struct {
 }
 
 func (q *request[T]) add(r *record[T]) {
-	e := types.PutRecordsRequestEntry{Data: r.data, PartitionKey: &r.key}
+	e := types.PutRecordsRequestEntry{Data: r.data}
+	if r.key != "" { // none when the service places records itself
+		e.PartitionKey = &r.key
+	}
 	if r.hashKey != "" {
 		e.ExplicitHashKey = &r.hashKey
 	}

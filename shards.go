@@ -27,6 +27,11 @@ type stage[T any] struct {
 	due        batch.Queue[dueBuilder[T]] // builders holding records, by when they fall due
 	refreshing bool
 	snapc      chan snapResult
+	// auto: the service places records itself (AUTO distribution), so
+	// records go plain, unpredicted; recheckAt is when to read the summary
+	// again then.
+	auto      bool
+	recheckAt time.Time
 	// Aggregates that landed on a shard the map does not know yet: the
 	// next map tells whether every record in them is inside that shard.
 	unverified []*record[T]
@@ -49,8 +54,10 @@ type shardBuilder[T any] struct {
 }
 
 type snapResult struct {
-	snap *shardmap.Snapshot
-	err  error
+	snap   *shardmap.Snapshot
+	err    error
+	sum    summary // the stream summary read with the map
+	sumErr error
 }
 
 // newStage reads the shard map once, so that a missing stream or a client
@@ -60,7 +67,7 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if !ok {
 		return nil, configErr("Client", "does not implement ListShardsAPI, which AggregateRecords and ShardRateLimit need")
 	}
-	m, err := shardmap.New(lister, shardmap.Stream{StreamName: set.streamName})
+	m, err := shardmap.New(lister, shardmap.Stream{StreamName: set.streamName, StreamARN: set.streamARN})
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: shard map: %w", err)
 	}
@@ -68,7 +75,7 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	defer cancel()
 	snap, err := m.Refresh(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.streamName, err)
+		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.stream(), err)
 	}
 	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1)}
 	if set.aggregate {
@@ -106,6 +113,17 @@ func (r *record[T]) inherit(agg *record[T]) {
 func (l *loop[T]) stageRecord(r *record[T]) {
 	st := l.stage
 	l.restaged = true
+	if r.key == "" && !st.auto {
+		// Put took it while the service placed records itself; the
+		// stream has since gone back to partition keys.
+		l.failKeyless(r)
+		return
+	}
+	if st.auto {
+		r.shard, r.snap = shardmap.Shard{}, nil
+		l.push(r, false)
+		return
+	}
 	if r.solo {
 		// It was in an aggregate that landed on a shard the map does not
 		// know: a plain record routes itself, whatever the map says.
@@ -229,7 +247,7 @@ func (l *loop[T]) dissolve(c *record[T]) {
 // refreshes the prediction of an entry whose shard did not change.
 func (l *loop[T]) current(r *record[T]) bool {
 	st := l.stage
-	if r.snap == nil { // to be taken apart (see verify)
+	if r.snap == nil || st.auto { // to be taken apart (see verify), or to go plain
 		return false
 	}
 	if r.snap == st.snap || r.shard.ID == "" {
@@ -249,7 +267,7 @@ func (l *loop[T]) current(r *record[T]) bool {
 // aggregate otherwise, so its records are sent again.
 func (l *loop[T]) landed(r *record[T]) {
 	st := l.stage
-	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID {
+	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
 		l.delivered(r)
 		return
 	}
@@ -259,16 +277,20 @@ func (l *loop[T]) landed(r *record[T]) {
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		l.verify(r, sh, false)
+		// When the map has not moved since the prediction, nothing
+		// explains where the aggregate landed: a reshard not listed yet,
+		// or a service that places records itself (AUTO) while the
+		// summary cannot be read. Plain records are safe either way.
+		l.verify(r, sh, r.snap == st.snap)
 		return
 	}
 	st.unverified = append(st.unverified, r)
 }
 
 // verify delivers aggregate r if every record in it is inside sh, and sends
-// them again otherwise. solo sends them as plain records: the map does not
-// know the shard r landed on, so aggregating them again could go astray
-// again.
+// them again otherwise. solo sends them as plain records: when the map does
+// not know the shard r landed on, or does not explain why r landed there,
+// aggregating them again could go astray again.
 func (l *loop[T]) verify(r *record[T], sh shardmap.Shard, solo bool) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
@@ -306,6 +328,9 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
 		defer cancel()
 		res.snap, res.err = st.m.RefreshIfCurrent(ctx, seen)
+		// The distribution strategy can change at any time: read it
+		// with every new map.
+		res.sum, res.sumErr = readSummary(ctx, l.s.client, &l.set)
 	}()
 }
 
@@ -314,6 +339,11 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 func (l *loop[T]) newSnapshot(res snapResult) {
 	st := l.stage
 	st.refreshing = false
+	if res.sumErr != nil {
+		l.setDistribution(st.auto, res.sumErr)
+	} else {
+		l.setDistribution(res.sum.auto, nil)
+	}
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
 		st.snap = res.snap
 		if st.lim != nil {
@@ -345,7 +375,7 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 // takeRate takes entry r's share of its shard's rate and returns 0, or
 // takes nothing and returns how long r must wait for it.
 func (l *loop[T]) takeRate(r *record[T]) time.Duration {
-	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" {
+	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" || l.stage.auto {
 		return 0
 	}
 	return l.stage.lim.Take(r.shard.ID, 1, r.size)
@@ -372,4 +402,23 @@ func (l *loop[T]) abortStage() {
 		l.fail(r, failAborted, "Aborted", nil)
 	}
 	st.unverified = nil
+}
+
+// failKeyless fails a record without a partition key, which only a stream
+// whose service places records itself takes.
+func (l *loop[T]) failKeyless(r *record[T]) {
+	l.fail(r, failFatal, "InvalidPartitionKey",
+		fmt.Errorf("%w: empty, and stream %q no longer places records itself (RecordDistributionStrategy is not AUTO)", ErrInvalidPartitionKey, l.set.stream()))
+}
+
+// recheckDistribution reads the stream summary again, with the shard map,
+// once distributionRecheck has passed on a stream that found AUTO, so that
+// a switch back to partition keys is noticed.
+func (l *loop[T]) recheckDistribution() {
+	st := l.stage
+	if st == nil || !st.auto || st.refreshing || !l.inOpen || l.now.Before(st.recheckAt) {
+		return
+	}
+	st.recheckAt = l.now.Add(distributionRecheck)
+	l.refresh(nil)
 }

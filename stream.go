@@ -91,19 +91,20 @@ type Stream[T any] struct {
 	client      PutRecordsAPI
 
 	ledger  *ledger
-	inbox   []*record[T]       // records admitted by Put, for the loop; guarded by ledger.mu
-	wake    chan struct{}      // a token: the inbox has records, or the ledger closed
-	results chan *request[T]   // finished calls, back to the loop
-	flushc  chan struct{}      // asks the loop to send partial batches now
-	abortc  chan struct{}      // closed when a shutdown gives up
-	errc    chan error         // Error()
-	cbs     *callbacks[T]      // results waiting for their callbacks
-	pool    sync.Pool          // of *record[T]
-	stats   counters           // for Stats()
-	reqCtx  context.Context    // parent of every call; cancelled on abort
-	cancel  context.CancelFunc // cancels reqCtx
-	done    chan struct{}      // closed when everything has stopped
-	aborted *PutError[T]       // records a shutdown gave up on; written by the loop
+	inbox   []*record[T]              // records admitted by Put, for the loop; guarded by ledger.mu
+	wake    chan struct{}             // a token: the inbox has records, or the ledger closed
+	results chan *request[T]          // finished calls, back to the loop
+	flushc  chan struct{}             // asks the loop to send partial batches now
+	abortc  chan struct{}             // closed when a shutdown gives up
+	errc    chan error                // Error()
+	cbs     *callbacks[T]             // results waiting for their callbacks
+	pool    sync.Pool                 // of *record[T]
+	stats   counters                  // for Stats()
+	reqCtx  context.Context           // parent of every call; cancelled on abort
+	cancel  context.CancelFunc        // cancels reqCtx
+	done    chan struct{}             // closed when everything has stopped
+	aborted *PutError[T]              // records a shutdown gave up on; written by the loop
+	dist    atomic.Pointer[distState] // nil without a shard stage; set by the loop
 
 	loopDone  chan struct{}
 	abortOnce sync.Once
@@ -125,7 +126,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(cfg.Region))
+		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(set.region))
 		if err != nil {
 			return nil, fmt.Errorf("inskinesis: load AWS config: %w", err)
 		}
@@ -154,7 +155,18 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		s.partitioner = partition.UUID[T]()
 	}
 	var st *stage[T]
+	var sum summary
+	var sumErr error
 	if set.aggregate || set.rateLimit > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), set.requestTimeout)
+		sum, sumErr = readSummary(ctx, client, &set)
+		cancel()
+		if sumErr == nil {
+			if err := applySummary(&set, cfg.MaxRecordSize, sum); err != nil {
+				return nil, err
+			}
+			s.set = set
+		}
 		if st, err = newStage[T](set, client); err != nil {
 			return nil, err
 		}
@@ -163,6 +175,10 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	s.cbs = newCallbacks(s)
 	l := newLoop(s)
 	l.stage = st
+	if st != nil {
+		l.now = time.Now()
+		l.setDistribution(sum.auto, sumErr)
+	}
 	go l.run()
 	go s.cbs.run()
 	return s, nil
@@ -338,6 +354,25 @@ type Stats struct {
 	Failed           int64 // records reported as not delivered
 	ErrorsDropped    int64 // errors Error's full channel could not take
 	PendingCallbacks int   // outcomes waiting for their PutAsync callback
+
+	// AggregationActive is true while the stream packs records into
+	// aggregates: AggregateRecords is set and the stream was not found to
+	// place records itself (ServiceManagedDistribution).
+	AggregationActive bool
+	// ServiceManagedDistribution is true while the stream's summary says
+	// that the service places records itself (RecordDistributionStrategy
+	// AUTO): the stream then sends plain records without predicting their
+	// shard (no aggregation, no ShardRateLimit), and takes records with an
+	// empty partition key. Only read with AggregateRecords or
+	// ShardRateLimit; false otherwise.
+	ServiceManagedDistribution bool
+	// DistributionErr, when not nil, is why the stream could not read the
+	// stream summary the last time it tried (it matches
+	// ErrStreamSummaryUnavailable): the stream then keeps its last known
+	// state, and at start assumes partition keys, so it keeps aggregating,
+	// as the KPL does. On a stream with AUTO distribution that means
+	// aggregates KCL consumers drop: grant kinesis:DescribeStreamSummary.
+	DistributionErr error
 }
 
 type counters struct {
@@ -350,7 +385,7 @@ type counters struct {
 func (s *Stream[T]) Stats() Stats {
 	records, bytes := s.ledger.usage()
 	c := &s.stats
-	return Stats{
+	st := Stats{
 		BufferedRecords:  records,
 		BufferedBytes:    bytes,
 		InFlightRecords:  c.inFlightRecords.Load(),
@@ -364,6 +399,12 @@ func (s *Stream[T]) Stats() Stats {
 		ErrorsDropped:    c.errorsDropped.Load(),
 		PendingCallbacks: s.cbs.pending(),
 	}
+	if d := s.dist.Load(); d != nil {
+		st.AggregationActive = d.aggregating
+		st.ServiceManagedDistribution = d.auto
+		st.DistributionErr = d.err
+	}
+	return st
 }
 
 // put is the one way in: encode, partition, check, then admit.
@@ -402,8 +443,10 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	r.data = data
 	stage = ErrInvalidPartitionKey
 	key := s.partitioner(v)
-	if err := checkKey(key); err != nil {
-		return r, err
+	if key != "" || !s.serviceManaged() { // AUTO streams need no key
+		if err := checkKey(key); err != nil {
+			return r, err
+		}
 	}
 	if s.hashKey != nil {
 		stage = ErrInvalidHashKey

@@ -79,7 +79,7 @@ func waitStats(t *testing.T, s *inskinesis.Stream[aggEvent], what string, ok fun
 }
 
 // storedPlain maps each event ID read back from stored to whether it was
-// in an aggregate.
+// read back from at least one plain record.
 func storedPlain(t *testing.T, stored []aggStored) map[int]bool {
 	t.Helper()
 	plain := map[int]bool{}
@@ -89,7 +89,7 @@ func storedPlain(t *testing.T, stored []aggStored) map[int]bool {
 		for _, u := range users {
 			var e aggEvent
 			require.NoError(t, json.Unmarshal(u.Data, &e))
-			plain[e.ID] = !u.Aggregated
+			plain[e.ID] = plain[e.ID] || !u.Aggregated
 		}
 	}
 	return plain

@@ -460,3 +460,50 @@ func TestStreamARNMissingStream(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, "ResourceNotFoundException", ae.ErrorCode())
 }
+
+// TestStreamARNKinesalite: against kinesalite, which needs StreamName, a
+// stream configured with the name and the ARN delivers every record,
+// aggregated, on every call naming the stream both ways. kinesalite's
+// summary has neither RecordDistributionStrategy nor MaxRecordSizeInKiB:
+// the stream reads it, keeps aggregating and keeps MaxRecordSize at its
+// default.
+func TestStreamARNKinesalite(t *testing.T) {
+	c := aggKinesalite(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := aggSDKStream(t, ctx, c, 2)
+	sum, err := c.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+	require.NoError(t, err)
+	arn := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	require.NotEmpty(t, arn)
+
+	rc := newRecordingClient(c)
+	cfg := aggConfig(name, rc)
+	cfg.StreamARN = arn
+	s, err := inskinesis.NewKinesis(cfg)
+	require.NoError(t, err)
+	st := s.Stats()
+	require.True(t, st.AggregationActive)
+	require.False(t, st.ServiceManagedDistribution)
+	require.NoError(t, st.DistributionErr)
+	require.ErrorIs(t, s.Put(aggEvent{ID: -1}), inskinesis.ErrInvalidPartitionKey, "an empty key needs AUTO")
+
+	events := aggEvents(2000, 13, 5)
+	aggPut(t, s, events)
+	for _, op := range []string{"PutRecords", "ListShards", "DescribeStreamSummary"} {
+		calls := rc.calls(op)
+		require.NotEmpty(t, calls, op)
+		for _, call := range calls {
+			require.Equal(t, name+"|"+arn, call, op)
+		}
+	}
+	stored, ranges := aggReadStream(t, ctx, c, name)
+	res, _ := aggCheck(t, stored, ranges, events, aggLimits{maxBytes: inskinesis.DefaultAggregationMaxBytes, maxCount: inskinesis.DefaultAggregationMaxCount})
+	require.Positive(t, res.aggregates)
+
+	// The default MaxRecordSize stays: kinesalite says nothing of it.
+	big, err := inskinesis.NewKinesis(inskinesis.Config[[]byte]{StreamName: name, StreamARN: arn, Client: c, Codec: codec.Bytes{}, AggregateRecords: true})
+	require.NoError(t, err)
+	defer big.FlushAndStopStreaming()
+	require.ErrorIs(t, big.Put(make([]byte, 1<<20)), inskinesis.ErrRecordTooLarge)
+}

@@ -77,7 +77,13 @@ type Config[T any] struct {
 	// Partitioner picks each record's partition key. Default: a random
 	// version-4 UUID per record (partition.UUID), which spreads records
 	// evenly over the shards. The key must be 1 to 256 Unicode code points
-	// of valid UTF-8; Put rejects a record whose key is not.
+	// of valid UTF-8; Put rejects a record whose key is not. On a stream
+	// with service-managed distribution (AUTO), which ignores keys, it may
+	// return "": the record is then sent without a key. The stream knows
+	// the distribution only when it reads the stream summary (with
+	// AggregateRecords or ShardRateLimit, and the
+	// kinesis:DescribeStreamSummary permission); until it has found AUTO,
+	// an empty key is ErrInvalidPartitionKey.
 	Partitioner Partitioner[T]
 
 	// ExplicitHashKey, when set, gives each record an explicit hash key that
@@ -144,9 +150,13 @@ type Config[T any] struct {
 
 	// MaxRecordSize is the stream's maximum record size, data plus partition
 	// key: Put rejects larger records with ErrRecordTooLarge, because one
-	// oversized record makes Kinesis fail the whole request. Set it when
-	// the stream was configured for larger records (UpdateMaxRecordSize).
-	// Default 1 MiB; at most 10 MiB.
+	// oversized record makes Kinesis fail the whole request. With
+	// AggregateRecords or ShardRateLimit, NewKinesis reads the stream's own
+	// maximum (MaxRecordSizeInKiB of DescribeStreamSummary) and uses it when
+	// MaxRecordSize is unset; a MaxRecordSize above it is a *ConfigError.
+	// Otherwise set it when the stream was configured for larger records
+	// (UpdateMaxRecordSize). Default 1 MiB (or the stream's, as above); at
+	// most 10 MiB.
 	MaxRecordSize int
 
 	// OrderByKey, when true, writes the records of each partition key in Put
@@ -180,7 +190,18 @@ type Config[T any] struct {
 	// and marks them MaybeDuplicate (a consumer that does not check shard
 	// ranges sees them twice). Raise MaxBatchSize
 	// with it (to several thousand records): the stream seals its aggregates
-	// early whenever it holds MaxBatchSize records. Default false.
+	// early whenever it holds MaxBatchSize records.
+	//
+	// Aggregation does not work on streams with service-managed
+	// distribution (RecordDistributionStrategy AUTO), which place records
+	// whatever their keys. As the KPL does, the stream reads the stream
+	// summary (DescribeStreamSummary, if Client implements
+	// DescribeStreamSummaryAPI) at start, with every shard map refresh and
+	// every minute while AUTO, and sends plain records while the stream is
+	// AUTO (Stats.AggregationActive, Stats.ServiceManagedDistribution).
+	// This needs the kinesis:DescribeStreamSummary permission: without it
+	// the stream keeps aggregating and says why in Stats.DistributionErr.
+	// Default false.
 	AggregateRecords bool
 
 	// AggregationMaxBytes bounds one aggregated Kinesis record, data plus
@@ -196,8 +217,10 @@ type Config[T any] struct {
 	// of a shard that would exceed this percentage of the shard's write
 	// limits (1000 records/s and 1 MiB/s), as the KPL's RateLimit does, so
 	// that a hot shard is slowed down locally instead of throttled by
-	// Kinesis. Like aggregation, it needs the shard map (ListShardsAPI).
-	// The KPL uses 150. Default 0: no local limit.
+	// Kinesis. Like aggregation, it needs the shard map (ListShardsAPI),
+	// reads the stream summary at start, and is off while the stream has
+	// service-managed distribution (AUTO), where shards cannot be
+	// predicted. The KPL uses 150. Default 0: no local limit.
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the

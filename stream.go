@@ -115,8 +115,13 @@ type Stream[T any] struct {
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It
 // returns a *ConfigError (matching ErrInvalidConfig) naming the first field
 // it cannot accept, or the error of loading the default AWS configuration
-// when Client is not set. It does not call AWS: a missing stream shows up as
-// a PutError on Error for the first records.
+// when Client is not set. Without AggregateRecords and ShardRateLimit it
+// does not call AWS: a missing stream shows up as a PutError on Error for
+// the first records. With either, it reads the stream summary
+// (DescribeStreamSummary, whose failure it notes in Stats.DistributionErr)
+// and the shard map (ListShards, whose failure it returns), each bounded by
+// RequestTimeout; a MaxRecordSize above the stream's own maximum is then a
+// *ConfigError.
 //
 // Stop the stream with FlushAndStopStreaming or Close.
 func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {

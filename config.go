@@ -165,7 +165,10 @@ type Config[T any] struct {
 	// at most one record of a key in flight or awaiting retry at a time:
 	// records of one key travel one request round trip apart, so a hot key
 	// is limited to about one record per round trip (tens to hundreds per
-	// second), while many distinct keys still batch together. Default false.
+	// second), while many distinct keys still batch together. Records
+	// without a key (on a stream with service-managed distribution, see
+	// Partitioner) have no order to keep and are not held back. Default
+	// false.
 	OrderByKey bool
 
 	// ErrorBufferSize is the capacity of the channel returned by Error. When

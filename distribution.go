@@ -32,8 +32,8 @@ var ErrStreamSummaryUnavailable = errors.New("inskinesis: stream summary unavail
 
 // distributionRecheck is how often a stream that found service-managed
 // distribution reads the summary again, to notice a switch back to
-// partition keys.
-const distributionRecheck = time.Minute
+// partition keys. NewKinesis reads it (tests shorten it).
+var distributionRecheck = time.Minute
 
 // summary is what the stream takes from DescribeStreamSummary.
 type summary struct {
@@ -115,7 +115,7 @@ func (l *loop[T]) setDistribution(auto bool, readErr error) {
 	st.auto = auto
 	l.s.dist.Store(&distState{auto: auto, aggregating: st.agg.MaxBytes > 0 && !auto, err: readErr})
 	if auto {
-		st.recheckAt = l.now.Add(distributionRecheck)
+		st.recheckAt = l.now.Add(st.recheck)
 	}
 	if !auto || was {
 		return

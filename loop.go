@@ -198,7 +198,7 @@ func (l *loop[T]) accept(r *record[T]) {
 		return
 	}
 	r.queued = l.now
-	if l.parked != nil {
+	if l.parked != nil && r.key != "" { // keyless records (AUTO) have no order to keep
 		if waiting, busy := l.parked[r.key]; busy {
 			l.parked[r.key] = append(waiting, r)
 			return
@@ -539,7 +539,7 @@ func (l *loop[T]) done(r *record[T]) {
 	l.heldBytes -= int64(r.size)
 	l.settled = append(l.settled, r)
 	l.settledBytes += int64(r.size)
-	if l.parked == nil {
+	if l.parked == nil || r.key == "" {
 		return
 	}
 	waiting := l.parked[r.key]

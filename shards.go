@@ -31,6 +31,7 @@ type stage[T any] struct {
 	// records go plain, unpredicted; recheckAt is when to read the summary
 	// again then.
 	auto      bool
+	recheck   time.Duration
 	recheckAt time.Time
 	// Aggregates that landed on a shard the map does not know yet: the
 	// next map tells whether every record in them is inside that shard.
@@ -77,7 +78,7 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.stream(), err)
 	}
-	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1)}
+	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1), recheck: distributionRecheck}
 	if set.aggregate {
 		st.agg = aggregate.Limits{MaxBytes: set.aggMaxBytes, MaxCount: set.aggMaxCount}
 	}
@@ -419,6 +420,6 @@ func (l *loop[T]) recheckDistribution() {
 	if st == nil || !st.auto || st.refreshing || !l.inOpen || l.now.Before(st.recheckAt) {
 		return
 	}
-	st.recheckAt = l.now.Add(distributionRecheck)
+	st.recheckAt = l.now.Add(st.recheck)
 	l.refresh(nil)
 }

@@ -1,0 +1,109 @@
+package inskinesis
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pkg/inskinesis/kinesistest"
+)
+
+// TestAutoSwitchBack: a stream that found AUTO reads the summary again
+// (every distributionRecheck, shortened here) and notices the switch back
+// to partition keys. Keyless records it took while AUTO and still holds are
+// then reported with ErrInvalidPartitionKey, alone: the keyed records
+// around them are delivered. Put refuses empty keys again.
+func TestAutoSwitchBack(t *testing.T) {
+	saved := distributionRecheck
+	distributionRecheck = 10 * time.Millisecond
+	defer func() { distributionRecheck = saved }()
+
+	srv := kinesistest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	require.NoError(t, err)
+	arn := "arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"
+	strategy := func(d types.RecordDistributionStrategy) {
+		_, err := c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{StreamARN: aws.String(arn), RecordDistributionStrategy: d})
+		require.NoError(t, err)
+	}
+	strategy(types.RecordDistributionStrategyAuto)
+
+	s, err := NewKinesis(Config[event]{StreamName: "s", Client: c, Partitioner: byKey, AggregateRecords: true, MaxBatchSize: 1000, FlushInterval: time.Hour})
+	require.NoError(t, err)
+	errs := drainErrors(s)
+	require.True(t, s.Stats().ServiceManagedDistribution)
+	// Held by the hour-long FlushInterval until Flush.
+	for i := 0; i < 20; i++ {
+		key := ""
+		if i%2 == 1 {
+			key = "k"
+		}
+		require.NoError(t, s.Put(event{ID: i, Key: key}))
+	}
+	strategy(types.RecordDistributionStrategyUserPartitionKey)
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Stats().ServiceManagedDistribution { // changed by the loop after a background read
+		require.True(t, time.Now().Before(deadline), "the switch back was not noticed within 10 s")
+		time.Sleep(time.Millisecond)
+	}
+	st := s.Stats()
+	require.True(t, st.AggregationActive)
+	require.NoError(t, st.DistributionErr)
+	require.ErrorIs(t, s.Put(event{ID: 99}), ErrInvalidPartitionKey)
+	require.NoError(t, s.Flush(ctx))
+	s.FlushAndStopStreaming()
+
+	st = s.Stats()
+	require.EqualValues(t, 10, st.Delivered)
+	require.EqualValues(t, 10, st.Failed)
+	pes := errs()
+	require.Len(t, pes, 1)
+	require.Len(t, pes[0].Records, 10)
+	require.Equal(t, "InvalidPartitionKey", pes[0].Code)
+	require.True(t, errors.Is(pes[0], ErrInvalidPartitionKey))
+	for _, e := range pes[0].Records {
+		require.Empty(t, e.Key)
+	}
+	recs, err := srv.Records("s")
+	require.NoError(t, err)
+	n := 0
+	for _, r := range recs {
+		require.NotEmpty(t, r.PartitionKey)
+		n++
+	}
+	require.Positive(t, n)
+}
+
+// TestAutoKeylessRecordsIgnoreOrderByKey: with OrderByKey, keyless records
+// on an AUTO stream are not held back one at a time as records of one key
+// would be: they batch together.
+func TestAutoKeylessRecordsIgnoreOrderByKey(t *testing.T) {
+	srv := kinesistest.Start(t)
+	c := srv.Client()
+	ctx := context.Background()
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	require.NoError(t, err)
+	_, err = c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
+		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
+	})
+	require.NoError(t, err)
+	s, err := NewKinesis(Config[event]{StreamName: "s", Client: c, Partitioner: byKey, ShardRateLimit: 100, OrderByKey: true, FlushInterval: time.Hour})
+	require.NoError(t, err)
+	for i := 0; i < 100; i++ {
+		require.NoError(t, s.Put(event{ID: i}))
+	}
+	require.NoError(t, s.Flush(ctx))
+	s.FlushAndStopStreaming()
+	st := s.Stats()
+	require.EqualValues(t, 100, st.Delivered)
+	require.EqualValues(t, 1, st.Requests, "100 keyless records in one call")
+}

@@ -248,6 +248,14 @@ func (deniedSummary) DescribeStreamSummary(context.Context, *kinesis.DescribeStr
 	return nil, &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized to perform: kinesis:DescribeStreamSummary"}
 }
 
+// panickySummary is a kinesistest client whose DescribeStreamSummary
+// panics.
+type panickySummary struct{ *kinesis.Client }
+
+func (panickySummary) DescribeStreamSummary(context.Context, *kinesis.DescribeStreamSummaryInput, ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
+	panic("summary client bug")
+}
+
 // noSummary is a client with PutRecords and ListShards only.
 type noSummary struct{ c *kinesis.Client }
 
@@ -272,6 +280,7 @@ func TestAutoDistributionUnknown(t *testing.T) {
 	}{
 		{"AccessDenied", func(c *kinesis.Client) inskinesis.PutRecordsAPI { return deniedSummary{c} }, "AccessDeniedException"},
 		{"no DescribeStreamSummaryAPI", func(c *kinesis.Client) inskinesis.PutRecordsAPI { return noSummary{c} }, ""},
+		{"DescribeStreamSummary panics", func(c *kinesis.Client) inskinesis.PutRecordsAPI { return panickySummary{c} }, ""},
 	} {
 		for _, auto := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/auto=%v", tc.name, auto), func(t *testing.T) {

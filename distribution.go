@@ -78,7 +78,7 @@ func readSummary(ctx context.Context, client PutRecordsAPI, set *settings) (sum 
 	d := out.StreamDescriptionSummary
 	sum.auto = d.RecordDistributionStrategy == types.RecordDistributionStrategyAuto
 	if d.MaxRecordSizeInKiB != nil && *d.MaxRecordSizeInKiB > 0 {
-		sum.maxRecordSize = int(*d.MaxRecordSizeInKiB) << 10
+		sum.maxRecordSize = min(int(*d.MaxRecordSizeInKiB)<<10, MaxRecordSizeLimit)
 	}
 	return sum, nil
 }

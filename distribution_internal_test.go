@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,4 +107,52 @@ func TestAutoKeylessRecordsIgnoreOrderByKey(t *testing.T) {
 	st := s.Stats()
 	require.EqualValues(t, 100, st.Delivered)
 	require.EqualValues(t, 1, st.Requests, "100 keyless records in one call")
+}
+
+// panickyLister is a kinesistest client whose ListShards panics after the
+// first call, and counts the calls.
+type panickyLister struct {
+	*kinesis.Client
+	lists atomic.Int32
+}
+
+func (p *panickyLister) ListShards(ctx context.Context, in *kinesis.ListShardsInput, o ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	if p.lists.Add(1) > 1 {
+		panic("lister bug")
+	}
+	return p.Client.ListShards(ctx, in, o...)
+}
+
+// TestAutoKeptWhenRefreshPanics: a refresh whose ListShards panics does not
+// read the summary, and the stream keeps the AUTO state it knew (it goes on
+// reading again, which it does only while AUTO).
+func TestAutoKeptWhenRefreshPanics(t *testing.T) {
+	saved := distributionRecheck
+	distributionRecheck = time.Millisecond
+	defer func() { distributionRecheck = saved }()
+
+	srv := kinesistest.Start(t)
+	ctx := context.Background()
+	c := srv.Client()
+	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	require.NoError(t, err)
+	_, err = c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
+		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
+	})
+	require.NoError(t, err)
+	p := &panickyLister{Client: c}
+	s, err := NewKinesis(Config[event]{StreamName: "s", Client: p, Partitioner: byKey, AggregateRecords: true})
+	require.NoError(t, err)
+	defer s.FlushAndStopStreaming()
+	// Refreshes run one at a time: a fourth listing began after the
+	// second and third had their outcome.
+	deadline := time.Now().Add(10 * time.Second)
+	for p.lists.Load() < 4 { // the stream reads again on its own timer
+		require.True(t, time.Now().Before(deadline), "the stream stopped reading the summary: %d listings", p.lists.Load())
+		time.Sleep(time.Millisecond)
+	}
+	st := s.Stats()
+	require.True(t, st.ServiceManagedDistribution)
+	require.ErrorIs(t, st.DistributionErr, ErrStreamSummaryUnavailable)
 }

@@ -104,6 +104,7 @@ func (l *loop[T]) run() {
 	if l.stage != nil {
 		snapc = l.stage.snapc
 	}
+	l.arm() // a stream that starts on AUTO reads the summary again in time
 	for {
 		wake := s.wake
 		if !l.inOpen {

@@ -319,10 +319,14 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 	}
 	st.refreshing = true
 	go func() {
-		res := snapResult{err: errors.New("inskinesis: shard map refresh did not finish")}
+		res := snapResult{
+			err: errors.New("inskinesis: shard map refresh did not finish"),
+			// Kept when ListShards panics: the last known distribution stays.
+			sumErr: fmt.Errorf("%w: not read (the shard map refresh failed)", ErrStreamSummaryUnavailable),
+		}
 		defer func() {
 			if p := recover(); p != nil {
-				res = snapResult{err: fmt.Errorf("inskinesis: ListShards panicked: %v", p)}
+				res.snap, res.err = nil, fmt.Errorf("inskinesis: ListShards panicked: %v", p)
 			}
 			st.snapc <- res
 		}()

@@ -181,7 +181,9 @@ func TestAutoDistributionAtStart(t *testing.T) {
 		mod  func(*inskinesis.Config[aggEvent])
 	}{
 		{"AggregateRecords", func(c *inskinesis.Config[aggEvent]) {}},
-		{"ShardRateLimit", func(c *inskinesis.Config[aggEvent]) { c.AggregateRecords, c.ShardRateLimit = false, 100 }},
+		// 1 % of a shard's limits is 10 records/s: were the limit still
+		// applied to predicted shards, 2000 records would take minutes.
+		{"ShardRateLimit", func(c *inskinesis.Config[aggEvent]) { c.AggregateRecords, c.ShardRateLimit = false, 1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := kinesistest.Start(t, kinesistest.WithShardLimits(kinesistest.AWSShardLimits()))
@@ -205,9 +207,8 @@ func TestAutoDistributionAtStart(t *testing.T) {
 			require.False(t, st.AggregationActive)
 			require.NoError(t, st.DistributionErr)
 
-			// 2000 records at once: more than one shard's 1000 records/s,
-			// which the rate limit would hold back if it still predicted
-			// shards (all of one key would go to one shard).
+			// 2000 records at once, half of them of one key: the server
+			// spreads them over its 4 shards, within each shard's limits.
 			events := aggEvents(2000, 3, 0)
 			for i := range events {
 				if i%2 == 1 {
@@ -219,8 +220,10 @@ func TestAutoDistributionAtStart(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, recs, len(events), "one Kinesis record per record: no aggregates")
 			perShard := map[string]int{}
+			bytes := 0 // data plus key, as Kinesis counts them: no key, no key bytes
 			for _, r := range recs {
 				perShard[r.ShardID]++
+				bytes += len(r.Data) + len(r.PartitionKey)
 				var e aggEvent
 				require.NoError(t, json.Unmarshal(r.Data, &e))
 				want := e.Key
@@ -232,6 +235,7 @@ func TestAutoDistributionAtStart(t *testing.T) {
 			for id, n := range perShard {
 				require.Equal(t, len(events)/4, n, "records on %s", id)
 			}
+			require.EqualValues(t, bytes, s.Stats().DeliveredBytes)
 			require.Zero(t, srv.Stats().RecordsThrottled, "nothing throttled")
 			for _, r := range results {
 				require.False(t, r.MaybeDuplicate)

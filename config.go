@@ -199,7 +199,8 @@ type Config[T any] struct {
 	// distribution (RecordDistributionStrategy AUTO), which place records
 	// whatever their keys. As the KPL does, the stream reads the stream
 	// summary (DescribeStreamSummary, if Client implements
-	// DescribeStreamSummaryAPI) at start, with every shard map refresh and
+	// DescribeStreamSummaryAPI) at start, with shard map refreshes (at most
+	// once a second: its rate limit is shared by the whole account) and
 	// every minute while AUTO, and sends plain records while the stream is
 	// AUTO (Stats.AggregationActive, Stats.ServiceManagedDistribution).
 	// This needs the kinesis:DescribeStreamSummary permission: without it

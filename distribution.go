@@ -35,6 +35,13 @@ var ErrStreamSummaryUnavailable = errors.New("inskinesis: stream summary unavail
 // partition keys. NewKinesis reads it (tests shorten it).
 var distributionRecheck = time.Minute
 
+// summaryMinInterval is the least time between two reads of the summary:
+// DescribeStreamSummary has a low account-wide rate limit, shared with
+// every other client of the account. A refresh sooner than this reads the
+// shard map alone, and the summary follows as soon as allowed. NewKinesis
+// reads it (tests shorten it).
+var summaryMinInterval = time.Second
+
 // summary is what the stream takes from DescribeStreamSummary.
 type summary struct {
 	auto          bool // RecordDistributionStrategy AUTO

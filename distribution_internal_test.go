@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,9 +22,9 @@ import (
 // then reported with ErrInvalidPartitionKey, alone: the keyed records
 // around them are delivered. Put refuses empty keys again.
 func TestAutoSwitchBack(t *testing.T) {
-	saved := distributionRecheck
-	distributionRecheck = 10 * time.Millisecond
-	defer func() { distributionRecheck = saved }()
+	savedRecheck, savedMin := distributionRecheck, summaryMinInterval
+	distributionRecheck, summaryMinInterval = 10*time.Millisecond, time.Millisecond
+	defer func() { distributionRecheck, summaryMinInterval = savedRecheck, savedMin }()
 
 	srv := kinesistest.Start(t)
 	c := srv.Client()
@@ -127,9 +128,9 @@ func (p *panickyLister) ListShards(ctx context.Context, in *kinesis.ListShardsIn
 // read the summary, and the stream keeps the AUTO state it knew (it goes on
 // reading again, which it does only while AUTO).
 func TestAutoKeptWhenRefreshPanics(t *testing.T) {
-	saved := distributionRecheck
-	distributionRecheck = time.Millisecond
-	defer func() { distributionRecheck = saved }()
+	savedRecheck, savedMin := distributionRecheck, summaryMinInterval
+	distributionRecheck, summaryMinInterval = time.Millisecond, time.Millisecond
+	defer func() { distributionRecheck, summaryMinInterval = savedRecheck, savedMin }()
 
 	srv := kinesistest.Start(t)
 	ctx := context.Background()
@@ -152,7 +153,61 @@ func TestAutoKeptWhenRefreshPanics(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the stream stopped reading the summary: %d listings", p.lists.Load())
 		time.Sleep(time.Millisecond)
 	}
+	require.True(t, s.Stats().ServiceManagedDistribution)
+}
+
+// countingClient counts ListShards and DescribeStreamSummary calls of a
+// kinesistest client.
+type countingClient struct {
+	*kinesis.Client
+	lists, summaries atomic.Int32
+}
+
+func (c *countingClient) ListShards(ctx context.Context, in *kinesis.ListShardsInput, o ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	c.lists.Add(1)
+	return c.Client.ListShards(ctx, in, o...)
+}
+
+func (c *countingClient) DescribeStreamSummary(ctx context.Context, in *kinesis.DescribeStreamSummaryInput, o ...func(*kinesis.Options)) (*kinesis.DescribeStreamSummaryOutput, error) {
+	c.summaries.Add(1)
+	return c.Client.DescribeStreamSummary(ctx, in, o...)
+}
+
+// TestSummaryReadsAreSpaced: DescribeStreamSummary has a low account-wide
+// rate limit, so refreshes within summaryMinInterval of the last read list
+// the shards alone. Here the interval outlasts the test: the stream that
+// was switched to AUTO after it started refreshes its map for every
+// aggregate that lands astray, reads no summary, and still delivers every
+// record (those aggregates' records are sent again plain).
+func TestSummaryReadsAreSpaced(t *testing.T) {
+	savedMin := summaryMinInterval
+	summaryMinInterval = time.Hour
+	defer func() { summaryMinInterval = savedMin }()
+
+	srv := kinesistest.Start(t)
+	ctx := context.Background()
+	kc := srv.Client()
+	_, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	require.NoError(t, err)
+	c := &countingClient{Client: kc}
+	s, err := NewKinesis(Config[event]{StreamName: "s", Client: c, Partitioner: byKey, AggregateRecords: true, MaxBatchSize: 5000})
+	require.NoError(t, err)
+	_, err = kc.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
+		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
+	})
+	require.NoError(t, err)
+	for round := 0; round < 5; round++ {
+		for i := 0; i < 400; i++ {
+			require.NoError(t, s.Put(event{ID: round*1000 + i, Key: strconv.Itoa(i)}))
+		}
+		require.NoError(t, s.Flush(ctx))
+	}
+	s.FlushAndStopStreaming()
 	st := s.Stats()
-	require.True(t, st.ServiceManagedDistribution)
-	require.ErrorIs(t, st.DistributionErr, ErrStreamSummaryUnavailable)
+	require.EqualValues(t, 2000, st.Delivered)
+	require.Zero(t, st.Failed)
+	require.False(t, st.ServiceManagedDistribution, "no summary was read after the switch")
+	require.Greater(t, c.lists.Load(), int32(1), "the map was read again")
+	require.EqualValues(t, 1, c.summaries.Load(), "summaries read: the one at start")
 }

@@ -687,8 +687,10 @@ func (l *loop[T]) arm() {
 	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
 		at = l.stageDue
 	}
-	if st := l.stage; st != nil && st.auto && l.inOpen && !st.refreshing && (at.IsZero() || st.recheckAt.Before(at)) {
-		at = st.recheckAt
+	if st := l.stage; st != nil && l.inOpen && !st.refreshing {
+		if next, ok := st.nextSummary(); ok && (at.IsZero() || next.Before(at)) {
+			at = next
+		}
 	}
 	if at.Equal(l.timerAt) {
 		return

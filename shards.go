@@ -29,10 +29,14 @@ type stage[T any] struct {
 	snapc      chan snapResult
 	// auto: the service places records itself (AUTO distribution), so
 	// records go plain, unpredicted; recheckAt is when to read the summary
-	// again then.
-	auto      bool
-	recheck   time.Duration
-	recheckAt time.Time
+	// again then. summaryAt is when the summary may next be read, and owed
+	// says a refresh had to leave it out, so it is read then.
+	auto        bool
+	recheck     time.Duration
+	recheckAt   time.Time
+	minInterval time.Duration
+	summaryAt   time.Time
+	owed        bool
 	// Aggregates that landed on a shard the map does not know yet: the
 	// next map tells whether every record in them is inside that shard.
 	unverified []*record[T]
@@ -55,10 +59,11 @@ type shardBuilder[T any] struct {
 }
 
 type snapResult struct {
-	snap   *shardmap.Snapshot
-	err    error
-	sum    summary // the stream summary read with the map
-	sumErr error
+	snap    *shardmap.Snapshot
+	err     error
+	sum     summary // the stream summary read with the map
+	sumErr  error
+	sumRead bool // false: the summary was not read this time
 }
 
 // newStage reads the shard map once, so that a missing stream or a client
@@ -78,7 +83,8 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.stream(), err)
 	}
-	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1), recheck: distributionRecheck}
+	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1),
+		recheck: distributionRecheck, minInterval: summaryMinInterval}
 	if set.aggregate {
 		st.agg = aggregate.Limits{MaxBytes: set.aggMaxBytes, MaxCount: set.aggMaxCount}
 	}
@@ -318,12 +324,20 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 		seen = st.snap
 	}
 	st.refreshing = true
+	// The distribution strategy can change at any time: read it with the
+	// map, unless it was read too recently (then it is owed).
+	withSummary := !l.now.Before(st.summaryAt)
+	if withSummary {
+		st.summaryAt = l.now.Add(st.minInterval)
+		st.owed = false
+	} else {
+		st.owed = true
+	}
+	if st.auto {
+		st.recheckAt = l.now.Add(st.recheck)
+	}
 	go func() {
-		res := snapResult{
-			err: errors.New("inskinesis: shard map refresh did not finish"),
-			// Kept when ListShards panics: the last known distribution stays.
-			sumErr: fmt.Errorf("%w: not read (the shard map refresh failed)", ErrStreamSummaryUnavailable),
-		}
+		res := snapResult{err: errors.New("inskinesis: shard map refresh did not finish")}
 		defer func() {
 			if p := recover(); p != nil {
 				res.snap, res.err = nil, fmt.Errorf("inskinesis: ListShards panicked: %v", p)
@@ -333,9 +347,10 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
 		defer cancel()
 		res.snap, res.err = st.m.RefreshIfCurrent(ctx, seen)
-		// The distribution strategy can change at any time: read it
-		// with every new map.
-		res.sum, res.sumErr = readSummary(ctx, l.s.client, &l.set)
+		if withSummary {
+			res.sum, res.sumErr = readSummary(ctx, l.s.client, &l.set)
+			res.sumRead = true
+		}
 	}()
 }
 
@@ -344,9 +359,11 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 func (l *loop[T]) newSnapshot(res snapResult) {
 	st := l.stage
 	st.refreshing = false
-	if res.sumErr != nil {
+	switch {
+	case !res.sumRead: // the last known state stays
+	case res.sumErr != nil:
 		l.setDistribution(st.auto, res.sumErr)
-	} else {
+	default:
 		l.setDistribution(res.sum.auto, nil)
 	}
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
@@ -416,14 +433,28 @@ func (l *loop[T]) failKeyless(r *record[T]) {
 		fmt.Errorf("%w: empty, and stream %q no longer places records itself (RecordDistributionStrategy is not AUTO)", ErrInvalidPartitionKey, l.set.stream()))
 }
 
+// nextSummary returns when the loop must read the stream summary on its
+// own: as soon as allowed when a refresh had to leave it out, and every
+// recheck while the stream is AUTO, so that a switch back to partition
+// keys is noticed. ok is false when it need not.
+func (st *stage[T]) nextSummary() (at time.Time, ok bool) {
+	if st.auto {
+		at, ok = st.recheckAt, true
+	}
+	if st.owed && (!ok || st.summaryAt.Before(at)) {
+		at, ok = st.summaryAt, true
+	}
+	return at, ok
+}
+
 // recheckDistribution reads the stream summary again, with the shard map,
-// once distributionRecheck has passed on a stream that found AUTO, so that
-// a switch back to partition keys is noticed.
+// when nextSummary says so.
 func (l *loop[T]) recheckDistribution() {
 	st := l.stage
-	if st == nil || !st.auto || st.refreshing || !l.inOpen || l.now.Before(st.recheckAt) {
+	if st == nil || st.refreshing || !l.inOpen {
 		return
 	}
-	st.recheckAt = l.now.Add(st.recheck)
-	l.refresh(nil)
+	if at, ok := st.nextSummary(); ok && !l.now.Before(at) {
+		l.refresh(nil)
+	}
 }

@@ -182,6 +182,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	l.stage = st
 	if st != nil {
 		l.now = time.Now()
+		st.summaryAt = l.now.Add(st.minInterval) // just read
 		l.setDistribution(sum.auto, sumErr)
 	}
 	go l.run()

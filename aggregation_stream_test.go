@@ -884,6 +884,8 @@ func TestAggregationConfigErrors(t *testing.T) {
 	srv := kinesistest.Start(t)
 	require.NoError(t, srv.CreateStream("s", 1))
 	full := srv.Client()
+	_, err := full.CreateStream(context.Background(), &kinesis.CreateStreamInput{StreamName: aws.String("big"), ShardCount: aws.Int32(1), MaxRecordSizeInKiB: aws.Int32(2048)})
+	require.NoError(t, err)
 	cases := []struct {
 		name  string
 		cfg   inskinesis.Config[aggEvent]
@@ -900,7 +902,8 @@ func TestAggregationConfigErrors(t *testing.T) {
 		{"ShardRateLimit negative", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, ShardRateLimit: -1}, "ShardRateLimit"},
 		{"ShardRateLimit negative with aggregation", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, ShardRateLimit: -1}, "ShardRateLimit"},
 		{"AggregationMaxCount negative with AggregationMaxBytes set", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, AggregationMaxBytes: 4096, AggregationMaxCount: -1}, "AggregationMaxCount"},
-		{"AggregationMaxBytes equal to MaxRecordSize is valid", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, MaxRecordSize: 2 << 20, AggregationMaxBytes: 2 << 20}, ""},
+		{"AggregationMaxBytes equal to MaxRecordSize is valid", inskinesis.Config[aggEvent]{StreamName: "big", Client: full, AggregateRecords: true, MaxRecordSize: 2 << 20, AggregationMaxBytes: 2 << 20}, ""},
+		{"MaxRecordSize above the stream's", inskinesis.Config[aggEvent]{StreamName: "s", Client: full, AggregateRecords: true, MaxRecordSize: 2 << 20}, "MaxRecordSize"},
 		{"a client without ListShards is fine with neither", inskinesis.Config[aggEvent]{StreamName: "s", Client: aggPutOnly{full}}, ""},
 	}
 	for _, tc := range cases {

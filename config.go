@@ -57,8 +57,22 @@ type Config[T any] struct {
 	// Client is set.
 	Region string
 
-	// StreamName is the name of the Kinesis stream. Required.
+	// StreamName is the name of the Kinesis stream. Required unless
+	// StreamARN is set; when both are set, StreamName must be the name in
+	// the ARN.
 	StreamName string
+
+	// StreamARN is the stream's ARN,
+	// arn:PARTITION:kinesis:REGION:ACCOUNT:stream/NAME, where PARTITION is
+	// aws, aws-cn, aws-us-gov or another aws-… partition, ACCOUNT is 12
+	// digits and NAME follows the stream-name rule. Set it instead of
+	// StreamName, or together with it. The stream then sends it on every
+	// call (PutRecords, ListShards, DescribeStreamSummary), as AWS
+	// recommends; writing to a stream of another account through its
+	// resource policy needs it. When Region is empty and Client is nil, the
+	// region is taken from the ARN. Some local Kinesis servers (kinesalite)
+	// do not know ARNs: give them StreamName as well. Default: none.
+	StreamARN string
 
 	// Codec encodes records. Default: JSON (codec/json).
 	Codec Codec[T]
@@ -66,7 +80,13 @@ type Config[T any] struct {
 	// Partitioner picks each record's partition key. Default: a random
 	// version-4 UUID per record (partition.UUID), which spreads records
 	// evenly over the shards. The key must be 1 to 256 Unicode code points
-	// of valid UTF-8; Put rejects a record whose key is not.
+	// of valid UTF-8; Put rejects a record whose key is not. On a stream
+	// with service-managed distribution (AUTO), which ignores keys, it may
+	// return "": the record is then sent without a key. The stream knows
+	// the distribution only when it reads the stream summary (with
+	// AggregateRecords or ShardRateLimit, and the
+	// kinesis:DescribeStreamSummary permission); until it has found AUTO,
+	// an empty key is ErrInvalidPartitionKey.
 	Partitioner Partitioner[T]
 
 	// ExplicitHashKey, when set, gives each record an explicit hash key that
@@ -155,9 +175,13 @@ type Config[T any] struct {
 
 	// MaxRecordSize is the stream's maximum record size, data plus partition
 	// key: Put rejects larger records with ErrRecordTooLarge, because one
-	// oversized record makes Kinesis fail the whole request. Set it when
-	// the stream was configured for larger records (UpdateMaxRecordSize).
-	// Default 1 MiB; at most 10 MiB.
+	// oversized record makes Kinesis fail the whole request. With
+	// AggregateRecords or ShardRateLimit, NewKinesis reads the stream's own
+	// maximum (MaxRecordSizeInKiB of DescribeStreamSummary) and uses it when
+	// MaxRecordSize is unset; a MaxRecordSize above it is a *ConfigError.
+	// Otherwise set it when the stream was configured for larger records
+	// (UpdateMaxRecordSize). Default 1 MiB (or the stream's, as above); at
+	// most 10 MiB.
 	MaxRecordSize int
 
 	// OrderByKey, when true, writes the records of each partition key in Put
@@ -166,7 +190,10 @@ type Config[T any] struct {
 	// at most one record of a key in flight or awaiting retry at a time:
 	// records of one key travel one request round trip apart, so a hot key
 	// is limited to about one record per round trip (tens to hundreds per
-	// second), while many distinct keys still batch together. Default false.
+	// second), while many distinct keys still batch together. Records
+	// without a key (on a stream with service-managed distribution, see
+	// Partitioner) have no order to keep and are not held back. Default
+	// false.
 	OrderByKey bool
 
 	// ErrorBufferSize is the capacity of the channel returned by Error. When
@@ -210,7 +237,19 @@ type Config[T any] struct {
 	// and marks them MaybeDuplicate (a consumer that does not check shard
 	// ranges sees them twice). Raise MaxBatchSize
 	// with it (to several thousand records): the stream seals its aggregates
-	// early whenever it holds MaxBatchSize records. Default false.
+	// early whenever it holds MaxBatchSize records.
+	//
+	// Aggregation does not work on streams with service-managed
+	// distribution (RecordDistributionStrategy AUTO), which place records
+	// whatever their keys. As the KPL does, the stream reads the stream
+	// summary (DescribeStreamSummary, if Client implements
+	// DescribeStreamSummaryAPI) at start, with shard map refreshes (at most
+	// once a second: its rate limit is shared by the whole account) and
+	// every minute while AUTO, and sends plain records while the stream is
+	// AUTO (Stats.AggregationActive, Stats.ServiceManagedDistribution).
+	// This needs the kinesis:DescribeStreamSummary permission: without it
+	// the stream keeps aggregating and says why in Stats.DistributionErr.
+	// Default false.
 	AggregateRecords bool
 
 	// AggregationMaxBytes bounds one aggregated Kinesis record, data plus
@@ -236,8 +275,10 @@ type Config[T any] struct {
 	// at most by half, once per round trip; while its calls succeed it
 	// regains 2 % of the ceiling per second. A throttled shard does not
 	// slow the others. Like aggregation, it needs the shard map
-	// (ListShardsAPI). The KPL uses 150. Default 0: no local limit; at most
-	// 1000.
+	// (ListShardsAPI), reads the stream summary at start, and is off while
+	// the stream has service-managed distribution (AUTO), where shards
+	// cannot be predicted. The KPL uses 150. Default 0: no local limit; at
+	// most 1000.
 	ShardRateLimit int
 
 	// Client sends the requests. Default: a *kinesis.Client built from the
@@ -301,7 +342,9 @@ var streamNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,128}$`)
 
 // settings is a Config with its defaults resolved.
 type settings struct {
-	streamName       string
+	streamName       string // as configured; may be empty when streamARN is set
+	streamARN        string
+	region           string // Region, or the ARN's region when Region is empty
 	batchRecords     int
 	batchBytes       int
 	bufferRecords    int
@@ -326,6 +369,8 @@ type settings struct {
 func (c *Config[T]) resolve() (settings, error) {
 	s := settings{
 		streamName:       c.StreamName,
+		streamARN:        c.StreamARN,
+		region:           c.Region,
 		batchRecords:     orDefault(c.MaxStreamBatchSize, DefaultMaxStreamBatchSize),
 		batchBytes:       orDefault(c.MaxStreamBatchByteSize, DefaultMaxStreamBatchByteSize),
 		bufferRecords:    orDefault(c.MaxBatchSize, DefaultMaxBatchSize),
@@ -352,12 +397,24 @@ func (c *Config[T]) resolve() (settings, error) {
 	if s.aggregate && s.aggMaxBytes == 0 {
 		s.aggMaxBytes = min(DefaultAggregationMaxBytes, s.maxRecordSize)
 	}
+	var arn streamARN
+	if c.StreamARN != "" {
+		var err error
+		if arn, err = parseStreamARN(c.StreamARN); err != nil {
+			return s, configErr("StreamARN", err.Error())
+		}
+		if s.region == "" {
+			s.region = arn.region
+		}
+	}
 	switch {
-	case c.StreamName == "":
-		return s, configErr("StreamName", "is required")
-	case !streamNameRE.MatchString(c.StreamName):
+	case c.StreamName == "" && c.StreamARN == "":
+		return s, configErr("StreamName", "is required (or StreamARN)")
+	case c.StreamName != "" && !streamNameRE.MatchString(c.StreamName):
 		return s, configErr("StreamName", fmt.Sprintf("%q is not a valid stream name (1 to 128 of a-z, A-Z, 0-9, _ . -)", c.StreamName))
-	case c.Region == "" && c.Client == nil:
+	case c.StreamName != "" && c.StreamARN != "" && arn.name != c.StreamName:
+		return s, configErr("StreamARN", fmt.Sprintf("%q names stream %q, not StreamName %q", c.StreamARN, arn.name, c.StreamName))
+	case s.region == "" && c.Client == nil:
 		return s, configErr("Region", "is required when Client is not set")
 	case isNil(c.Client):
 		return s, configErr("Client", fmt.Sprintf("is a nil %T", c.Client))
@@ -422,6 +479,15 @@ func isNil(v any) bool {
 		return rv.IsNil()
 	}
 	return false
+}
+
+// stream names the stream in messages and errors: its name, or its ARN when
+// only the ARN was configured.
+func (s *settings) stream() string {
+	if s.streamName != "" {
+		return s.streamName
+	}
+	return s.streamARN
 }
 
 func orDefault[N int | time.Duration](v, def N) N {

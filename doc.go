@@ -52,4 +52,14 @@
 // pays nothing. The modules plugin/inprom and plugin/inotel turn the hooks
 // into the Kinesis Producer Library's metrics for Prometheus and
 // OpenTelemetry.
+//
+// # Stream ARNs, AUTO streams and large records
+//
+// Config.StreamARN names the stream by its ARN, alone or with StreamName,
+// and is sent on every call. With AggregateRecords or ShardRateLimit the
+// stream reads the stream summary (DescribeStreamSummaryAPI): on a stream
+// whose service places records itself (RecordDistributionStrategy AUTO)
+// it sends plain records and takes records without a partition key, and
+// it takes the stream's maximum record size when Config.MaxRecordSize is
+// unset. Stats reports what it found.
 package inskinesis

@@ -24,6 +24,10 @@ var (
 
 	// ErrInvalidPartitionKey is returned by Put when a record's partition
 	// key is empty, longer than 256 Unicode code points, or not valid UTF-8.
+	// An empty key is valid only while the stream has found service-managed
+	// distribution (AUTO; see Config.Partitioner); a record taken so and
+	// not yet sent when the stream goes back to partition keys is reported
+	// with this cause (code "InvalidPartitionKey").
 	ErrInvalidPartitionKey = errors.New("inskinesis: invalid partition key")
 
 	// ErrInvalidHashKey is returned by Put when a record's explicit hash key

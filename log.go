@@ -118,6 +118,14 @@ func (g *logger) aggregation(on bool, reason string) {
 	g.l.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("reason", reason))
 }
 
+// summaryUnreadable warns that the stream summary could not be read, so
+// that an AUTO stream would go unnoticed.
+func (g *logger) summaryUnreadable(err error) {
+	g.l.LogAttrs(context.Background(), slog.LevelWarn,
+		"inskinesis: cannot read the stream summary; the stream keeps its last known record distribution (streams with service-managed distribution need kinesis:DescribeStreamSummary, or aggregates are dropped by consumers)",
+		slog.String("error", err.Error()))
+}
+
 // throttled counts n throttled entries and logs a warning at most once per
 // every.
 func (g *logger) throttle(now time.Time, code string, n int) {

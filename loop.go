@@ -112,6 +112,7 @@ func (l *loop[T]) run() {
 	if l.stage != nil {
 		snapc = l.stage.snapc
 	}
+	l.arm() // a stream that starts on AUTO reads the summary again in time
 	for {
 		wake := s.wake
 		if !l.inOpen {
@@ -160,6 +161,7 @@ func (l *loop[T]) run() {
 			}
 			return
 		}
+		l.recheckDistribution()
 		l.arm()
 	}
 }
@@ -211,7 +213,7 @@ func (l *loop[T]) accept(r *record[T]) {
 		return
 	}
 	r.queued = l.now
-	if l.parked != nil {
+	if l.parked != nil && r.key != "" { // keyless records (AUTO) have no order to keep
 		if waiting, busy := l.parked[r.key]; busy {
 			l.parked[r.key] = append(waiting, r)
 			return
@@ -289,7 +291,12 @@ func (l *loop[T]) cut() *request[T] {
 		q, l.spareReqs = l.spareReqs[n-1], l.spareReqs[:n-1]
 	} else {
 		q = &request[T]{}
-		q.input.StreamName = &l.set.streamName
+		if l.set.streamName != "" {
+			q.input.StreamName = &l.set.streamName
+		}
+		if l.set.streamARN != "" {
+			q.input.StreamARN = &l.set.streamARN
+		}
 	}
 	acc := batch.NewAcc(batch.Limits{MaxRecords: l.set.batchRecords, MaxBytes: l.set.batchBytes})
 	var held []*record[T] // entries over their shard's rate
@@ -300,6 +307,12 @@ func (l *loop[T]) cut() *request[T] {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
 			l.expire(r)
+			continue
+		}
+		if r.key == "" && (l.stage == nil || !l.stage.auto) {
+			l.queue.PopFront()
+			l.queueBytes -= r.size
+			l.failKeyless(r)
 			continue
 		}
 		if len(r.children) > 0 && !l.current(r) {
@@ -602,7 +615,7 @@ func (l *loop[T]) done(r *record[T]) {
 	}
 	l.settled = append(l.settled, r)
 	l.settledBytes += int64(r.size)
-	if l.parked == nil {
+	if l.parked == nil || r.key == "" {
 		return
 	}
 	waiting := l.parked[r.key]
@@ -760,6 +773,11 @@ func (l *loop[T]) arm() {
 	}
 	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
 		at = l.stageDue
+	}
+	if st := l.stage; st != nil && l.inOpen && !st.refreshing {
+		if next, ok := st.nextSummary(); ok && (at.IsZero() || next.Before(at)) {
+			at = next
+		}
 	}
 	if at.Equal(l.timerAt) {
 		return

@@ -102,7 +102,10 @@ func (q *request[T]) add(r *record[T]) {
 	if data == nil {
 		data = noData
 	}
-	e := types.PutRecordsRequestEntry{Data: data, PartitionKey: &r.key}
+	e := types.PutRecordsRequestEntry{Data: data}
+	if r.key != "" { // none when the service places records itself
+		e.PartitionKey = &r.key
+	}
 	if r.hashKey != "" {
 		e.ExplicitHashKey = &r.hashKey
 	}

@@ -27,6 +27,16 @@ type stage[T any] struct {
 	due        batch.Queue[dueBuilder[T]] // builders holding records, by when they fall due
 	refreshing bool
 	snapc      chan snapResult
+	// auto: the service places records itself (AUTO distribution), so
+	// records go plain, unpredicted; recheckAt is when to read the summary
+	// again then. summaryAt is when the summary may next be read, and owed
+	// says a refresh had to leave it out, so it is read then.
+	auto        bool
+	recheck     time.Duration
+	recheckAt   time.Time
+	minInterval time.Duration
+	summaryAt   time.Time
+	owed        bool
 	// Aggregates that landed on a shard the map does not know yet: the
 	// next map tells whether every record in them is inside that shard.
 	unverified []*record[T]
@@ -59,9 +69,12 @@ type shardBuilder[T any] struct {
 }
 
 type snapResult struct {
-	snap *shardmap.Snapshot
-	err  error
-	took time.Duration
+	snap    *shardmap.Snapshot
+	err     error
+	took    time.Duration
+	sum     summary // the stream summary read with the map
+	sumErr  error
+	sumRead bool // false: the summary was not read this time
 }
 
 // newStage reads the shard map once, so that a missing stream or a client
@@ -71,15 +84,16 @@ func newStage[T any](set settings, client PutRecordsAPI) (*stage[T], error) {
 	if !ok {
 		return nil, configErr("Client", "does not implement ListShardsAPI, which AggregateRecords and ShardRateLimit need")
 	}
-	m, err := shardmap.New(shardLister{lister}, shardmap.Stream{StreamName: set.streamName})
+	m, err := shardmap.New(shardLister{lister}, shardmap.Stream{StreamName: set.streamName, StreamARN: set.streamARN})
 	if err != nil {
 		return nil, fmt.Errorf("inskinesis: shard map: %w", err)
 	}
 	snap, err := firstSnapshot(m, set.requestTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.streamName, err)
+		return nil, fmt.Errorf("inskinesis: read the shard map of stream %q: %w", set.stream(), err)
 	}
-	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1)}
+	st := &stage[T]{m: m, snap: snap, builders: make(map[string]*shardBuilder[T]), snapc: make(chan snapResult, 1),
+		recheck: distributionRecheck, minInterval: summaryMinInterval}
 	if set.aggregate {
 		st.agg = aggregate.Limits{MaxBytes: set.aggMaxBytes, MaxCount: set.aggMaxCount}
 	}
@@ -130,6 +144,17 @@ func (r *record[T]) inherit(agg *record[T]) {
 func (l *loop[T]) stageRecord(r *record[T]) {
 	st := l.stage
 	l.restaged = true
+	if r.key == "" && !st.auto {
+		// Put took it while the service placed records itself; the
+		// stream has since gone back to partition keys.
+		l.failKeyless(r)
+		return
+	}
+	if st.auto {
+		r.shard, r.snap = shardmap.Shard{}, nil
+		l.push(r, false)
+		return
+	}
 	if r.solo {
 		// It was in an aggregate that landed on a shard the map does not
 		// know: a plain record routes itself, whatever the map says.
@@ -253,7 +278,7 @@ func (l *loop[T]) dissolve(c *record[T]) {
 // refreshes the prediction of an entry whose shard did not change.
 func (l *loop[T]) current(r *record[T]) bool {
 	st := l.stage
-	if r.snap == nil { // to be taken apart (see verify)
+	if r.snap == nil || st.auto { // to be taken apart (see verify), or to go plain
 		return false
 	}
 	if r.snap == st.snap || r.shard.ID == "" {
@@ -273,7 +298,7 @@ func (l *loop[T]) current(r *record[T]) bool {
 // aggregate otherwise, so its records are sent again.
 func (l *loop[T]) landed(r *record[T]) {
 	st := l.stage
-	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID {
+	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
 		l.delivered(r)
 		return
 	}
@@ -283,16 +308,20 @@ func (l *loop[T]) landed(r *record[T]) {
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		l.verify(r, sh, false)
+		// When the map has not moved since the prediction, nothing
+		// explains where the aggregate landed: a reshard not listed yet,
+		// or a service that places records itself (AUTO) while the
+		// summary cannot be read. Plain records are safe either way.
+		l.verify(r, sh, r.snap == st.snap)
 		return
 	}
 	st.unverified = append(st.unverified, r)
 }
 
 // verify delivers aggregate r if every record in it is inside sh, and sends
-// them again otherwise. solo sends them as plain records: the map does not
-// know the shard r landed on, so aggregating them again could go astray
-// again.
+// them again otherwise. solo sends them as plain records: when the map does
+// not know the shard r landed on, or does not explain why r landed there,
+// aggregating them again could go astray again.
 func (l *loop[T]) verify(r *record[T], sh shardmap.Shard, solo bool) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
@@ -319,12 +348,24 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 		seen = st.snap
 	}
 	st.refreshing = true
+	// The distribution strategy can change at any time: read it with the
+	// map, unless it was read too recently (then it is owed).
+	withSummary := !l.now.Before(st.summaryAt)
+	if withSummary {
+		st.summaryAt = l.now.Add(st.minInterval)
+		st.owed = false
+	} else {
+		st.owed = true
+	}
+	if st.auto {
+		st.recheckAt = l.now.Add(st.recheck)
+	}
 	go func() {
 		res := snapResult{err: errors.New("inskinesis: shard map refresh did not finish")}
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
-				res = snapResult{err: fmt.Errorf("inskinesis: ListShards panicked: %v", p)}
+				res.snap, res.err = nil, fmt.Errorf("inskinesis: ListShards panicked: %v", p)
 			}
 			res.took = time.Since(start)
 			st.snapc <- res
@@ -332,6 +373,10 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 		ctx, cancel := context.WithTimeout(l.s.reqCtx, l.set.requestTimeout)
 		defer cancel()
 		res.snap, res.err = st.m.RefreshIfCurrent(ctx, seen)
+		if withSummary {
+			res.sum, res.sumErr = readSummary(ctx, l.s.client, &l.set)
+			res.sumRead = true
+		}
 	}()
 }
 
@@ -341,6 +386,13 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 	st := l.stage
 	st.refreshing = false
 	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len(), false)
+	switch {
+	case !res.sumRead: // the last known state stays
+	case res.sumErr != nil:
+		l.setDistribution(st.auto, res.sumErr)
+	default:
+		l.setDistribution(res.sum.auto, nil)
+	}
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
 		st.snap = res.snap
 		if st.lim != nil {
@@ -372,7 +424,7 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 // takeRate takes entry r's share of its shard's rate and returns 0, or
 // takes nothing and returns how long r must wait for it.
 func (l *loop[T]) takeRate(r *record[T]) time.Duration {
-	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" {
+	if l.stage == nil || l.stage.lim == nil || r.shard.ID == "" || l.stage.auto {
 		return 0
 	}
 	return l.stage.lim.Take(r.shard.ID, 1, r.size)
@@ -429,4 +481,37 @@ func (l *loop[T]) abortStage() {
 		l.fail(r, failAborted, "Aborted", nil)
 	}
 	st.unverified = nil
+}
+
+// failKeyless fails a record without a partition key, which only a stream
+// whose service places records itself takes.
+func (l *loop[T]) failKeyless(r *record[T]) {
+	l.fail(r, failFatal, "InvalidPartitionKey",
+		fmt.Errorf("%w: empty, and stream %q no longer places records itself (RecordDistributionStrategy is not AUTO)", ErrInvalidPartitionKey, l.set.stream()))
+}
+
+// nextSummary returns when the loop must read the stream summary on its
+// own: as soon as allowed when a refresh had to leave it out, and every
+// recheck while the stream is AUTO, so that a switch back to partition
+// keys is noticed. ok is false when it need not.
+func (st *stage[T]) nextSummary() (at time.Time, ok bool) {
+	if st.auto {
+		at, ok = st.recheckAt, true
+	}
+	if st.owed && (!ok || st.summaryAt.Before(at)) {
+		at, ok = st.summaryAt, true
+	}
+	return at, ok
+}
+
+// recheckDistribution reads the stream summary again, with the shard map,
+// when nextSummary says so.
+func (l *loop[T]) recheckDistribution() {
+	st := l.stage
+	if st == nil || st.refreshing || !l.inOpen {
+		return
+	}
+	if at, ok := st.nextSummary(); ok && !l.now.Before(at) {
+		l.refresh(nil)
+	}
 }

@@ -100,19 +100,20 @@ type Stream[T any] struct {
 	client      PutRecordsAPI
 
 	ledger  *ledger
-	inbox   []*record[T]       // records admitted by Put, for the loop; guarded by ledger.mu
-	wake    chan struct{}      // a token: the inbox has records, or the ledger closed
-	results chan *request[T]   // finished calls, back to the loop
-	flushc  chan struct{}      // asks the loop to send partial batches now
-	abortc  chan struct{}      // closed when a shutdown gives up
-	errc    chan error         // Error()
-	cbs     *callbacks[T]      // results waiting for their callbacks
-	pool    sync.Pool          // of *record[T]
-	stats   counters           // for Stats()
-	reqCtx  context.Context    // parent of every call; cancelled on abort
-	cancel  context.CancelFunc // cancels reqCtx
-	done    chan struct{}      // closed when everything has stopped
-	aborted *PutError[T]       // records a shutdown gave up on; written by the loop
+	inbox   []*record[T]              // records admitted by Put, for the loop; guarded by ledger.mu
+	wake    chan struct{}             // a token: the inbox has records, or the ledger closed
+	results chan *request[T]          // finished calls, back to the loop
+	flushc  chan struct{}             // asks the loop to send partial batches now
+	abortc  chan struct{}             // closed when a shutdown gives up
+	errc    chan error                // Error()
+	cbs     *callbacks[T]             // results waiting for their callbacks
+	pool    sync.Pool                 // of *record[T]
+	stats   counters                  // for Stats()
+	reqCtx  context.Context           // parent of every call; cancelled on abort
+	cancel  context.CancelFunc        // cancels reqCtx
+	done    chan struct{}             // closed when everything has stopped
+	aborted *PutError[T]              // records a shutdown gave up on; written by the loop
+	dist    atomic.Pointer[distState] // nil without a shard stage; set by the loop
 
 	loopDone  chan struct{}
 	abortOnce sync.Once
@@ -125,13 +126,13 @@ type Stream[T any] struct {
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It
 // returns a *ConfigError (matching ErrInvalidConfig) naming the first field
 // it cannot accept, or the error of loading the default AWS configuration
-// when Client is not set.
-//
-// Without AggregateRecords and ShardRateLimit it does not call AWS: a
-// missing stream then shows up as a PutError on Error for the first
-// records. With either, it reads the stream's shard map with ListShards,
-// within RequestTimeout, and returns that call's error (a missing stream,
-// denied access, a timeout, or a panic of the client) wrapped.
+// when Client is not set. Without AggregateRecords and ShardRateLimit it
+// does not call AWS: a missing stream shows up as a PutError on Error for
+// the first records. With either, it reads the stream summary
+// (DescribeStreamSummary, whose failure it notes in Stats.DistributionErr)
+// and the shard map (ListShards, whose failure, a panic of the client included, it returns), each bounded by
+// RequestTimeout; a MaxRecordSize above the stream's own maximum is then a
+// *ConfigError.
 //
 // Stop the stream with FlushAndStopStreaming or Close.
 func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
@@ -141,7 +142,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	}
 	client := cfg.Client
 	if client == nil {
-		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(cfg.Region))
+		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(set.region))
 		if err != nil {
 			return nil, fmt.Errorf("inskinesis: load AWS config: %w", err)
 		}
@@ -175,7 +176,18 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		s.partitioner = partition.UUID[T]()
 	}
 	var st *stage[T]
+	var sum summary
+	var sumErr error
 	if set.aggregate || set.rateLimit > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), set.requestTimeout)
+		sum, sumErr = readSummary(ctx, client, &set)
+		cancel()
+		if sumErr == nil {
+			if err := applySummary(&set, cfg.MaxRecordSize, sum); err != nil {
+				return nil, err
+			}
+			s.set = set
+		}
 		start := time.Now()
 		st, err = newStage[T](set, client)
 		e := ShardMap{Duration: time.Since(start), Err: err, Changed: err == nil}
@@ -186,14 +198,16 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if err != nil {
 			return nil, err
 		}
-		if set.aggregate {
-			s.aggregationChanged(true, "Config.AggregateRecords is set")
-		}
 	}
 	s.reqCtx, s.cancel = context.WithCancel(context.Background())
 	s.cbs = newCallbacks(s)
 	l := newLoop(s)
 	l.stage = st
+	if st != nil {
+		l.now = time.Now()
+		st.summaryAt = l.now.Add(st.minInterval) // just read
+		l.setDistribution(sum.auto, sumErr)
+	}
 	go l.run()
 	go s.cbs.run()
 	return s, nil
@@ -374,6 +388,25 @@ type Stats struct {
 	// (the stream then keeps its old map).
 	ShardMapReads  int64
 	ShardMapErrors int64
+
+	// AggregationActive is true while the stream packs records into
+	// aggregates: AggregateRecords is set and the stream was not found to
+	// place records itself (ServiceManagedDistribution).
+	AggregationActive bool
+	// ServiceManagedDistribution is true while the stream's summary says
+	// that the service places records itself (RecordDistributionStrategy
+	// AUTO): the stream then sends plain records without predicting their
+	// shard (no aggregation, no ShardRateLimit), and takes records with an
+	// empty partition key. Only read with AggregateRecords or
+	// ShardRateLimit; false otherwise.
+	ServiceManagedDistribution bool
+	// DistributionErr, when not nil, is why the stream could not read the
+	// stream summary the last time it tried (it matches
+	// ErrStreamSummaryUnavailable): the stream then keeps its last known
+	// state, and at start assumes partition keys, so it keeps aggregating,
+	// as the KPL does. On a stream with AUTO distribution that means
+	// aggregates KCL consumers drop: grant kinesis:DescribeStreamSummary.
+	DistributionErr error
 }
 
 type counters struct {
@@ -387,7 +420,7 @@ type counters struct {
 func (s *Stream[T]) Stats() Stats {
 	records, bytes := s.ledger.usage()
 	c := &s.stats
-	return Stats{
+	st := Stats{
 		BufferedRecords:  records,
 		BufferedBytes:    bytes,
 		InFlightRecords:  c.inFlightRecords.Load(),
@@ -403,6 +436,12 @@ func (s *Stream[T]) Stats() Stats {
 		ShardMapReads:    c.shardMapReads.Load(),
 		ShardMapErrors:   c.shardMapErrors.Load(),
 	}
+	if d := s.dist.Load(); d != nil {
+		st.AggregationActive = d.aggregating
+		st.ServiceManagedDistribution = d.auto
+		st.DistributionErr = d.err
+	}
+	return st
 }
 
 // put is the one way in: encode, partition, check, then admit.
@@ -441,8 +480,10 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	r.data = data
 	stage = ErrInvalidPartitionKey
 	key := s.partitioner(v)
-	if err := checkKey(key); err != nil {
-		return r, err
+	if key != "" || !s.serviceManaged() { // AUTO streams need no key
+		if err := checkKey(key); err != nil {
+			return r, err
+		}
 	}
 	if s.hashKey != nil {
 		stage = ErrInvalidHashKey

@@ -142,6 +142,20 @@ func (e *confEnv) waitActive(t *testing.T) {
 	}
 }
 
+// arn returns the stream's ARN as DescribeStreamSummary reports it.
+func (e *confEnv) arn(t *testing.T) string {
+	t.Helper()
+	out, err := e.c.DescribeStreamSummary(e.ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &e.stream})
+	if err != nil {
+		t.Fatalf("DescribeStreamSummary: %v", err)
+	}
+	arn := aws.ToString(out.StreamDescriptionSummary.StreamARN)
+	if !strings.HasSuffix(arn, ":stream/"+e.stream) {
+		t.Fatalf("StreamARN = %q", arn)
+	}
+	return arn
+}
+
 func (e *confEnv) put(t *testing.T, entries ...types.PutRecordsRequestEntry) (*kinesis.PutRecordsOutput, error) {
 	t.Helper()
 	return e.c.PutRecords(e.ctx, &kinesis.PutRecordsInput{StreamName: &e.stream, Records: entries})
@@ -786,6 +800,123 @@ func conformanceCases() []confCase {
 						last[*r.ShardId] = seq
 					}
 				}
+			},
+		},
+		{
+			name: "StreamARN together with StreamName names the stream", shards: 2,
+			run: func(t *testing.T, e *confEnv) {
+				arn := e.arn(t)
+				out, err := e.c.PutRecords(e.ctx, &kinesis.PutRecordsInput{StreamName: &e.stream, StreamARN: &arn, Records: entries(3, 8)})
+				if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+					t.Fatalf("PutRecords by name and ARN: %v", err)
+				}
+				ls, err := e.c.ListShards(e.ctx, &kinesis.ListShardsInput{StreamName: &e.stream, StreamARN: &arn})
+				if err != nil || len(ls.Shards) != 2 {
+					t.Fatalf("ListShards by name and ARN: %v", err)
+				}
+				sum, err := e.c.DescribeStreamSummary(e.ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &e.stream, StreamARN: &arn})
+				if err != nil || aws.ToString(sum.StreamDescriptionSummary.StreamName) != e.stream {
+					t.Fatalf("DescribeStreamSummary by name and ARN: %v", err)
+				}
+				if n := e.countAll(t); n != 3 {
+					t.Errorf("read back %d records, want 3", n)
+				}
+			},
+		},
+		{
+			name: "StreamARN alone names the stream", shards: 1,
+			kinesalite: "it requires StreamName and answers ValidationException to a request that names the stream by StreamARN alone",
+			run: func(t *testing.T, e *confEnv) {
+				arn := e.arn(t)
+				out, err := e.c.PutRecords(e.ctx, &kinesis.PutRecordsInput{StreamARN: &arn, Records: entries(2, 8)})
+				if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+					t.Fatalf("PutRecords by ARN: %v", err)
+				}
+				if _, err := e.c.ListShards(e.ctx, &kinesis.ListShardsInput{StreamARN: &arn}); err != nil {
+					t.Fatalf("ListShards by ARN: %v", err)
+				}
+				if _, err := e.c.DescribeStreamSummary(e.ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: &arn}); err != nil {
+					t.Fatalf("DescribeStreamSummary by ARN: %v", err)
+				}
+			},
+		},
+		{
+			name: "a StreamARN that names another stream than StreamName fails with InvalidArgumentException", shards: 1,
+			kinesalite: "it ignores StreamARN when StreamName is given",
+			run: func(t *testing.T, e *confEnv) {
+				arn := strings.TrimSuffix(e.arn(t), e.stream) + "another-" + e.stream
+				_, err := e.c.PutRecords(e.ctx, &kinesis.PutRecordsInput{StreamName: &e.stream, StreamARN: &arn, Records: entries(1, 8)})
+				wantCode(t, err, "InvalidArgumentException")
+			},
+		},
+		{
+			name: "UpdateMaxRecordSize raises the record size limit, which DescribeStreamSummary reports", shards: 1,
+			kinesalite: "it has neither UpdateMaxRecordSize nor MaxRecordSizeInKiB",
+			run: func(t *testing.T, e *confEnv) {
+				big := entry("k", make([]byte, 2*mib-1))
+				_, err := e.put(t, big)
+				wantCode(t, err, "ValidationException")
+				if _, err := e.c.UpdateMaxRecordSize(e.ctx, &kinesis.UpdateMaxRecordSizeInput{StreamARN: aws.String(e.arn(t)), MaxRecordSizeInKiB: aws.Int32(2048)}); err != nil {
+					t.Fatalf("UpdateMaxRecordSize: %v", err)
+				}
+				out, err := e.c.DescribeStreamSummary(e.ctx, &kinesis.DescribeStreamSummaryInput{StreamName: &e.stream})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := aws.ToInt32(out.StreamDescriptionSummary.MaxRecordSizeInKiB); got != 2048 {
+					t.Errorf("MaxRecordSizeInKiB = %d, want 2048", got)
+				}
+				e.mustPut(t, big)
+				_, err = e.put(t, entry("k", make([]byte, 2*mib)))
+				wantCode(t, err, "ValidationException")
+			},
+		},
+		{
+			name:       "AUTO distribution spreads one key over every shard and takes records without a key",
+			kinesalite: "it has no ON_DEMAND streams and no UpdateStreamRecordDistributionStrategy",
+			run: func(t *testing.T, e *confEnv) {
+				_, err := e.c.CreateStream(e.ctx, &kinesis.CreateStreamInput{StreamName: &e.stream, StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+				if err != nil {
+					t.Fatalf("CreateStream ON_DEMAND: %v", err)
+				}
+				defer func() {
+					_, _ = e.c.DeleteStream(context.Background(), &kinesis.DeleteStreamInput{StreamName: &e.stream})
+				}()
+				e.waitActive(t)
+				arn := e.arn(t)
+				_, err = e.put(t, types.PutRecordsRequestEntry{Data: []byte("x")})
+				wantCode(t, err, "ValidationException")
+				if _, err := e.c.UpdateStreamRecordDistributionStrategy(e.ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{StreamARN: &arn, RecordDistributionStrategy: types.RecordDistributionStrategyAuto}); err != nil {
+					t.Fatalf("UpdateStreamRecordDistributionStrategy: %v", err)
+				}
+				sum, err := e.c.DescribeStreamSummary(e.ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: &arn})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := sum.StreamDescriptionSummary.RecordDistributionStrategy; got != types.RecordDistributionStrategyAuto {
+					t.Errorf("RecordDistributionStrategy = %q, want AUTO", got)
+				}
+				recs := make([]types.PutRecordsRequestEntry, 40)
+				for i := range recs {
+					recs[i] = entry("one-key", []byte("x"))
+				}
+				recs[0].PartitionKey = nil
+				out := e.mustPut(t, recs...)
+				shards := map[string]bool{}
+				for _, r := range out.Records {
+					shards[aws.ToString(r.ShardId)] = true
+				}
+				if len(shards) < 2 {
+					t.Errorf("40 records of one key went to %d shard(s) under AUTO, want them spread", len(shards))
+				}
+			},
+		},
+		{
+			name: "UpdateStreamRecordDistributionStrategy of a PROVISIONED stream fails with InvalidArgumentException", shards: 1,
+			kinesalite: "it has no UpdateStreamRecordDistributionStrategy (UnknownOperationException)",
+			run: func(t *testing.T, e *confEnv) {
+				_, err := e.c.UpdateStreamRecordDistributionStrategy(e.ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{StreamARN: aws.String(e.arn(t)), RecordDistributionStrategy: types.RecordDistributionStrategyAuto})
+				wantCode(t, err, "InvalidArgumentException")
 			},
 		},
 		{

@@ -14,8 +14,13 @@
 // JSON bodies with base64 blobs, errors as {"__type": code, "message": …}).
 // It does not check signatures. It implements CreateStream, DeleteStream,
 // DescribeStream, DescribeStreamSummary, ListStreams, ListShards, PutRecord,
-// PutRecords, GetShardIterator, GetRecords, SplitShard, MergeShards and
-// UpdateMaxRecordSize; any other target gets UnknownOperationException.
+// PutRecords, GetShardIterator, GetRecords, SplitShard, MergeShards,
+// UpdateMaxRecordSize and UpdateStreamRecordDistributionStrategy; any other
+// target gets UnknownOperationException. Every operation that names a
+// stream takes StreamName, StreamARN (arn:aws:kinesis:us-east-1:
+// 000000000000:stream/NAME, see Region and AccountID) or both; both must
+// then name the same stream (InvalidArgumentException otherwise), and an
+// ARN of another account or region gives ResourceNotFoundException.
 //
 // # Behaviour of AWS it reproduces
 //
@@ -38,6 +43,12 @@
 //   - Optional per-shard write limits (WithShardLimits) answer
 //     ProvisionedThroughputExceededException per record, with AWS's message
 //     "Rate exceeded for shard … in stream … under account …".
+//   - UpdateStreamRecordDistributionStrategy (by StreamARN, ON_DEMAND
+//     streams only, as on AWS) sets AUTO or USER_PARTITION_KEY, which
+//     DescribeStreamSummary reports as RecordDistributionStrategy. Under
+//     AUTO the server places records on the open shards in turn, ignoring
+//     partition keys and ExplicitHashKey, accepts records without a
+//     partition key, and refuses PutRecord's SequenceNumberForOrdering.
 //   - ListShards pages with MaxResults and NextToken (which may not come
 //     with StreamName) and filters with ShardFilter; closed shards keep
 //     their EndingSequenceNumber after SplitShard and MergeShards.

@@ -119,6 +119,8 @@ type streamSummaryW struct {
 	OpenShardCount          int                `json:"OpenShardCount"`
 	ConsumerCount           int                `json:"ConsumerCount"`
 	MaxRecordSizeInKiB      int                `json:"MaxRecordSizeInKiB"`
+	// RecordDistributionStrategy is USER_PARTITION_KEY or AUTO.
+	RecordDistributionStrategy string `json:"RecordDistributionStrategy"`
 }
 
 func (s *Server) opDescribeStreamSummary(c *call) (any, *apiError) {
@@ -143,16 +145,17 @@ func (s *Server) opDescribeStreamSummary(c *call) (any, *apiError) {
 	return struct {
 		StreamDescriptionSummary streamSummaryW `json:"StreamDescriptionSummary"`
 	}{streamSummaryW{
-		StreamName:              st.name,
-		StreamARN:               st.arn,
-		StreamStatus:            "ACTIVE",
-		StreamModeDetails:       streamModeW{st.mode},
-		RetentionPeriodHours:    retentionHours,
-		StreamCreationTimestamp: epochTime(st.created),
-		EnhancedMonitoring:      []enhancedMetricsW{{ShardLevelMetrics: []string{}}},
-		EncryptionType:          "NONE",
-		OpenShardCount:          st.openCount(),
-		MaxRecordSizeInKiB:      st.maxRecordSize >> 10,
+		StreamName:                 st.name,
+		StreamARN:                  st.arn,
+		StreamStatus:               "ACTIVE",
+		StreamModeDetails:          streamModeW{st.mode},
+		RetentionPeriodHours:       retentionHours,
+		StreamCreationTimestamp:    epochTime(st.created),
+		EnhancedMonitoring:         []enhancedMetricsW{{ShardLevelMetrics: []string{}}},
+		EncryptionType:             "NONE",
+		OpenShardCount:             st.openCount(),
+		MaxRecordSizeInKiB:         st.maxRecordSize >> 10,
+		RecordDistributionStrategy: st.distribution,
 	}}, nil
 }
 
@@ -643,5 +646,52 @@ func (s *Server) opUpdateMaxRecordSize(c *call) (any, *apiError) {
 		return nil, errStreamGone(st.name)
 	}
 	st.maxRecordSize = int(*in.MaxRecordSizeInKiB) << 10
+	return struct{}{}, nil
+}
+
+// Record distribution strategies (UpdateStreamRecordDistributionStrategy).
+const (
+	distUser = "USER_PARTITION_KEY"
+	distAuto = "AUTO"
+)
+
+type updateDistributionIn struct {
+	StreamARN                  *string `json:"StreamARN"`
+	RecordDistributionStrategy *string `json:"RecordDistributionStrategy"`
+}
+
+// opUpdateStreamRecordDistributionStrategy sets a stream's record
+// distribution strategy. As on AWS it names the stream by StreamARN alone,
+// applies to ON_DEMAND streams only (InvalidArgumentException otherwise),
+// and takes effect at once: under AUTO, records go to the open shards in
+// turn, whatever their partition key and ExplicitHashKey, and need no
+// partition key.
+func (s *Server) opUpdateStreamRecordDistributionStrategy(c *call) (any, *apiError) {
+	var in updateDistributionIn
+	if err := decode(c.body, &in); err != nil {
+		return nil, err
+	}
+	var v violations
+	v.checkString(in.StreamARN, "streamARN", true, 1, 2048, nil, "")
+	v.checkString(in.RecordDistributionStrategy, "recordDistributionStrategy", true, 0, 0, nil, "")
+	if in.RecordDistributionStrategy != nil && *in.RecordDistributionStrategy != distUser && *in.RecordDistributionStrategy != distAuto {
+		v.add(quoteVal(*in.RecordDistributionStrategy), "recordDistributionStrategy", "Member must satisfy enum value set: [AUTO, USER_PARTITION_KEY]")
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	st, err := s.lookup(streamRef{StreamARN: in.StreamARN})
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.deleted {
+		return nil, errStreamGone(st.name)
+	}
+	if st.mode != modeOnDemand {
+		return nil, clientErr(codeInvalidArgument, "Record distribution strategy can only be updated for streams in ON_DEMAND mode. Stream %s under account %s is in %s mode.", st.name, AccountID, st.mode)
+	}
+	st.distribution = *in.RecordDistributionStrategy
 	return struct{}{}, nil
 }

@@ -18,8 +18,9 @@ type pendingRecord struct {
 
 // validateEntry applies the member constraints of one record. prefix is
 // "records.N.member." in PutRecords and "" in PutRecord.
-func validateEntry(v *violations, prefix string, data []byte, key, ehk *string) {
-	v.checkString(key, prefix+"partitionKey", true, 1, 256, nil, "")
+// keyRequired is false on a stream whose service places records itself.
+func validateEntry(v *violations, prefix string, data []byte, key, ehk *string, keyRequired bool) {
+	v.checkString(key, prefix+"partitionKey", keyRequired, 1, 256, nil, "")
 	if data == nil {
 		v.add("null", prefix+"data", "Member must not be null")
 	}
@@ -42,7 +43,11 @@ func sizeCheck(v *violations, prefix string, p *pendingRecord, maxSize int) {
 
 // pending builds the record and checks its ExplicitHashKey range.
 func pending(data []byte, key, ehk *string) (pendingRecord, *apiError) {
-	p := pendingRecord{key: *key, data: data}
+	var p pendingRecord
+	if key != nil {
+		p.key = *key
+	}
+	p.data = data
 	p.size = len(data) + len(p.key)
 	if ehk != nil {
 		h, ok := parseDecimalU128(*ehk)
@@ -64,6 +69,7 @@ func (s *Server) opPutRecords(c *call) (any, *apiError) {
 	}
 	var v violations
 	in.check(&v)
+	keyRequired := !s.autoDistribution(in.streamRef)
 	switch {
 	case in.Records == nil:
 		v.add("null", "records", "Member must not be null")
@@ -74,7 +80,7 @@ func (s *Server) opPutRecords(c *call) (any, *apiError) {
 	}
 	for i := range in.Records {
 		e := &in.Records[i]
-		validateEntry(&v, "records."+strconv.Itoa(i+1)+".member.", e.Data, e.PartitionKey, e.ExplicitHashKey)
+		validateEntry(&v, "records."+strconv.Itoa(i+1)+".member.", e.Data, e.PartitionKey, e.ExplicitHashKey, keyRequired)
 	}
 	if err := v.err(); err != nil {
 		return nil, err
@@ -179,7 +185,7 @@ func injectedError(e RequestError, stream string) *apiError {
 // it. It returns the shard, the sequence number and whether it was stored.
 // Callers hold st.mu.
 func (st *stream) store(p *pendingRecord, now time.Time, limits ShardLimits) (*shard, string, bool) {
-	sh := st.route(p.hash)
+	sh := st.place(p.hash)
 	if limits.enabled() && !sh.bucket.take(now, limits, p.size) {
 		return sh, "", false
 	}
@@ -196,7 +202,8 @@ func (s *Server) opPutRecord(c *call) (any, *apiError) {
 	}
 	var v violations
 	in.check(&v)
-	validateEntry(&v, "", in.Data, in.PartitionKey, in.ExplicitHashKey)
+	auto := s.autoDistribution(in.streamRef)
+	validateEntry(&v, "", in.Data, in.PartitionKey, in.ExplicitHashKey, !auto)
 	v.checkString(in.SequenceNumberForOrdering, "sequenceNumberForOrdering", false, 0, 0, isSequenceNumberForm, seqPatternText)
 	if err := v.err(); err != nil {
 		return nil, err
@@ -204,6 +211,9 @@ func (s *Server) opPutRecord(c *call) (any, *apiError) {
 	st, aerr := s.lookup(in.streamRef)
 	if aerr != nil {
 		return nil, aerr
+	}
+	if auto && in.SequenceNumberForOrdering != nil {
+		return nil, clientErr(codeInvalidArgument, "SequenceNumberForOrdering is not supported for stream %s under account %s, whose record distribution strategy is AUTO.", st.name, AccountID)
 	}
 	st.mu.Lock()
 	maxSize := st.maxRecordSize

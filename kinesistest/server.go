@@ -342,6 +342,8 @@ func handlerFor(op string) handler {
 		return (*Server).opMergeShards
 	case "UpdateMaxRecordSize":
 		return (*Server).opUpdateMaxRecordSize
+	case "UpdateStreamRecordDistributionStrategy":
+		return (*Server).opUpdateStreamRecordDistributionStrategy
 	}
 	return nil
 }
@@ -489,6 +491,23 @@ func (s *Server) lookup(ref streamRef) (*stream, *apiError) {
 		return nil, clientErr(codeNotFound, "Stream %s under account %s not found.", name, AccountID)
 	}
 	return st, nil
+}
+
+// autoDistribution reports whether the stream a request names exists and
+// has the record distribution strategy AUTO, so that its records need no
+// partition key. It answers false for anything it cannot resolve, leaving
+// the error to lookup.
+func (s *Server) autoDistribution(ref streamRef) bool {
+	if ref.StreamName == nil && ref.StreamARN == nil {
+		return false
+	}
+	st, err := s.lookup(ref)
+	if err != nil {
+		return false
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.distribution == distAuto
 }
 
 func errStreamGone(name string) *apiError {

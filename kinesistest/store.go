@@ -144,14 +144,16 @@ type stream struct {
 
 	mu            sync.Mutex
 	deleted       bool
-	maxRecordSize int // bytes, data plus partition key
+	maxRecordSize int    // bytes, data plus partition key
+	distribution  string // distUser or distAuto
+	next          int    // with distAuto: the index into open of the next record's shard
 	counter       uint64
 	shards        []*shard // by index
 	open          []*shard // open shards sorted by start hash key
 }
 
 func newStream(name, arn string, epoch uint64, created time.Time, shards int, maxRecordSize int, mode string) *stream {
-	st := &stream{name: name, arn: arn, epoch: epoch, created: created, maxRecordSize: maxRecordSize, mode: mode}
+	st := &stream{name: name, arn: arn, epoch: epoch, created: created, maxRecordSize: maxRecordSize, mode: mode, distribution: distUser}
 	for i, r := range evenHashRanges(shards) {
 		st.shards = append(st.shards, &shard{idx: i, id: shardName(i), start: r[0], end: r[1], created: created})
 	}
@@ -179,6 +181,19 @@ func (st *stream) route(h u128) *shard {
 		i = len(st.open) - 1
 	}
 	return st.open[i]
+}
+
+// place returns the open shard a record goes to: the one owning its hash
+// key, or, when the service places records itself (distAuto), the next
+// open shard in turn, whatever the record's keys. Callers hold st.mu.
+func (st *stream) place(h u128) *shard {
+	if st.distribution != distAuto {
+		return st.route(h)
+	}
+	st.next %= len(st.open)
+	sh := st.open[st.next]
+	st.next++
+	return sh
 }
 
 func (st *stream) shard(id string) *shard {

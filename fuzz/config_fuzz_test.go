@@ -47,13 +47,13 @@ func (c *cfgClient) ListShards(context.Context, *kinesis.ListShardsInput, ...fun
 // allocates without bound. The client is an in-process fake, so a run is
 // fast. Numbers are fuzzed whole (int64) so that the extremes come up.
 func FuzzNewKinesisConfig(f *testing.F) {
-	f.Add("s", int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), uint8(0))
-	f.Add("s", int64(500), int64(10<<20), int64(1<<24), int64(1<<40), int64(1024), int64(1<<30), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(7*24*time.Hour), int64(10<<20), int64(1<<20), int64(10<<20), int64(1<<20), int64(1000), uint8(7))
-	f.Add("s", int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), uint8(2))
-	f.Add("s", int64(1), int64(1), int64(1), int64(1), int64(1), int64(1<<62), int64(1<<62), int64(1<<62), int64(1), int64(1), int64(1), int64(21), int64(1<<40), int64(21), int64(1), int64(1), uint8(3))
+	f.Add("s", int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), "", uint8(0))
+	f.Add("s", int64(500), int64(10<<20), int64(1<<24), int64(1<<40), int64(1024), int64(1<<30), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(time.Hour), int64(7*24*time.Hour), int64(10<<20), int64(1<<20), int64(10<<20), int64(1<<20), int64(1000), int64(7*24*time.Hour), "arn:aws:kinesis:us-east-1:123456789012:stream/s", uint8(7))
+	f.Add("s", int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), int64(-1), "arn:aws:kinesis:us-east-1:123456789012:stream/other", uint8(2))
+	f.Add("s", int64(1), int64(1), int64(1), int64(1), int64(1), int64(1<<62), int64(1<<62), int64(1<<62), int64(1), int64(1), int64(1), int64(21), int64(1<<40), int64(21), int64(1), int64(1), int64(1), "arn:bogus", uint8(3))
 	f.Fuzz(func(t *testing.T, name string, batchSize, batchBytes, maxBatch, maxBuffered, maxGroup, retryCount,
 		retryInterval, maxRetryInterval, flushInterval, requestTimeout, recordTTL, maxRecordSize,
-		errorBuffer, aggMaxBytes, aggMaxCount, rateLimit int64, flags uint8) {
+		errorBuffer, aggMaxBytes, aggMaxCount, rateLimit, throttleTTL int64, arn string, flags uint8) {
 		cfg := inskinesis.Config[[]byte]{
 			StreamName:             name,
 			Codec:                  codec.Bytes{},
@@ -76,6 +76,8 @@ func FuzzNewKinesisConfig(f *testing.F) {
 			AggregationMaxBytes:    int(aggMaxBytes),
 			AggregationMaxCount:    int(aggMaxCount),
 			ShardRateLimit:         int(rateLimit),
+			ThrottleTTL:            time.Duration(throttleTTL),
+			StreamARN:              arn,
 		}
 		if flags&4 != 0 {
 			cfg.ExplicitHashKey = func([]byte) string { return "1" }

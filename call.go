@@ -24,9 +24,10 @@ func callOptions(o *kinesis.Options) {
 	o.APIOptions = append(o.APIOptions, addPhaseMarkers)
 }
 
-// wrapHTTPClient is the per-call option of the stream's ListShards calls:
+// wrapHTTPClient is the per-call option of the stream's ListShards and
+// DescribeStreamSummary calls:
 // the same request body workaround as callOptions. The SDK keeps its own
-// retries there: the stream does not retry ListShards itself.
+// retries there: the stream does not retry those calls itself.
 func wrapHTTPClient(o *kinesis.Options) {
 	if o.HTTPClient != nil && !transport.Wrapped(o.HTTPClient) {
 		o.HTTPClient = transport.Client(o.HTTPClient)

@@ -45,6 +45,8 @@ const (
 	DefaultErrorBufferSize        = 1024
 	DefaultAggregationMaxBytes    = aggregate.DefaultMaxBytes
 	DefaultAggregationMaxCount    = aggregate.DefaultMaxCount
+	DefaultSpoolMaxBytes          = 1 << 30
+	DefaultSpoolSync              = 100 * time.Millisecond
 )
 
 // Config configures a Stream. The zero value of every optional field selects
@@ -281,6 +283,34 @@ type Config[T any] struct {
 	// most 1000.
 	ShardRateLimit int
 
+	// SpoolDir, when set, makes the stream durable across a crash of the
+	// process: every record is written to a spool in this directory
+	// (created if missing) before Put returns, and leaves it once it is
+	// delivered or reported failed. A stream started on a directory that
+	// holds records an earlier process left unsettled sends them first,
+	// marked MaybeDuplicate. Records beyond MaxBatchSize or
+	// MaxBufferedBytes wait on disk instead of in memory, so that Put
+	// blocks (and TryPut fails) only when the spool is full: a long outage
+	// fills the disk, not the heap. One stream at a time may use a
+	// directory; another gets an error wrapping ErrSpoolLocked. Records
+	// put with PutAsync or PutSync, whose callbacks cannot outlive the
+	// process, still wait for room in memory. Default "": no spool, and
+	// nothing changes.
+	SpoolDir string
+
+	// SpoolMaxBytes bounds the disk the spool takes. Default 1 GiB; from
+	// 1 MiB to 2^50.
+	SpoolMaxBytes int64
+
+	// SpoolSync is how often the spool is synced to stable storage
+	// (fsync). A record Put accepted survives the process being killed at
+	// once; a crash of the machine loses at most the records written since
+	// the last sync. A negative value makes every Put wait for a sync that
+	// covers its record (concurrent Puts share one: group commit), so that
+	// a record Put accepted survives a machine crash too. Default 100 ms;
+	// at most 1 h.
+	SpoolSync time.Duration
+
 	// Client sends the requests. Default: a *kinesis.Client built from the
 	// default AWS configuration chain for Region. A nil pointer (a nil
 	// *kinesis.Client) is refused with a *ConfigError.
@@ -332,6 +362,11 @@ const (
 	// maxAggCount bounds AggregationMaxCount: an aggregate of at most 10
 	// MiB holds fewer than 1 Mi records of a few bytes each.
 	maxAggCount = 1 << 20
+	// minSpoolBytes and maxSpoolBytes bound SpoolMaxBytes: below 1 MiB the
+	// spool could not hold one record of the largest stream; 1 PiB is
+	// beyond any disk.
+	minSpoolBytes = int64(1) << 20
+	maxSpoolBytes = int64(1) << 50
 	// maxRateLimit bounds ShardRateLimit, a percentage of a shard's write
 	// limits: above 10 times them the limiter would never hold back a
 	// record that Kinesis accepts.
@@ -364,6 +399,9 @@ type settings struct {
 	aggMaxBytes      int
 	aggMaxCount      int
 	rateLimit        int
+	spoolDir         string
+	spoolMaxBytes    int64
+	spoolSync        time.Duration
 }
 
 func (c *Config[T]) resolve() (settings, error) {
@@ -390,6 +428,9 @@ func (c *Config[T]) resolve() (settings, error) {
 		aggMaxBytes:      c.AggregationMaxBytes,
 		aggMaxCount:      orDefault(c.AggregationMaxCount, DefaultAggregationMaxCount),
 		rateLimit:        c.ShardRateLimit,
+		spoolDir:         c.SpoolDir,
+		spoolMaxBytes:    c.SpoolMaxBytes,
+		spoolSync:        c.SpoolSync,
 	}
 	if s.retryCount < 0 {
 		s.retryCount = 0
@@ -452,6 +493,16 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is outside 1..%d", c.AggregationMaxCount, maxAggCount))
 	case s.rateLimit < 0 || s.rateLimit > maxRateLimit:
 		return s, configErr("ShardRateLimit", fmt.Sprintf("%d is outside 0..%d", c.ShardRateLimit, maxRateLimit))
+	case s.spoolMaxBytes != 0 && (s.spoolMaxBytes < minSpoolBytes || s.spoolMaxBytes > maxSpoolBytes):
+		return s, configErr("SpoolMaxBytes", fmt.Sprintf("%d is outside %d..%d", c.SpoolMaxBytes, minSpoolBytes, maxSpoolBytes))
+	case s.spoolSync > maxInterval:
+		return s, configErr("SpoolSync", fmt.Sprintf("%v is above %v", c.SpoolSync, maxInterval))
+	}
+	if s.spoolMaxBytes == 0 {
+		s.spoolMaxBytes = DefaultSpoolMaxBytes
+	}
+	if s.spoolSync == 0 {
+		s.spoolSync = DefaultSpoolSync
 	}
 	if (s.aggregate || s.rateLimit > 0) && c.Client != nil {
 		if _, ok := c.Client.(ListShardsAPI); !ok {

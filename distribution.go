@@ -75,7 +75,7 @@ func readSummary(ctx context.Context, client PutRecordsAPI, set *settings) (sum 
 	if set.streamARN != "" {
 		in.StreamARN = &set.streamARN
 	}
-	out, err := api.DescribeStreamSummary(ctx, in)
+	out, err := api.DescribeStreamSummary(ctx, in, wrapHTTPClient)
 	if err != nil {
 		return sum, fmt.Errorf("%w: DescribeStreamSummary of stream %q: %w", ErrStreamSummaryUnavailable, set.stream(), err)
 	}

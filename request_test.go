@@ -182,7 +182,7 @@ func (b *bodyRecorder) Do(r *http.Request) (*http.Response, error) {
 
 // TestOwnClientGetsTheTransportWorkaround: a *kinesis.Client built without
 // HTTPClient still has request bodies' WriteTo hidden in the stream's
-// PutRecords and ListShards calls, and one built with it is not wrapped
+// PutRecords, ListShards and DescribeStreamSummary calls, and one built with it is not wrapped
 // twice.
 func TestOwnClientGetsTheTransportWorkaround(t *testing.T) {
 	for _, wrapped := range []bool{false, true} {

@@ -28,3 +28,14 @@ func HTTPClient(c aws.HTTPClient) aws.HTTPClient {
 	}
 	return transport.Client(c)
 }
+
+// ownHTTPClient is the HTTP client of a stream that builds its own Kinesis
+// client: HTTPClient of the SDK's default, frozen into a plain *http.Client
+// so that the stream can close its idle connections when it stops (the
+// wrapper forwards CloseIdleConnections).
+func ownHTTPClient(c aws.HTTPClient) aws.HTTPClient {
+	if b, ok := c.(*awshttp.BuildableClient); ok {
+		c = b.Freeze()
+	}
+	return HTTPClient(c)
+}

@@ -91,7 +91,13 @@ type Config[T any] struct {
 	// MaxBufferedBytes bounds the encoded bytes (data plus keys) the stream
 	// holds at once, like MaxBatchSize bounds records. A record larger than
 	// the bound is still taken when the stream holds nothing else. Default
-	// 32 MiB.
+	// 32 MiB. It counts what Kinesis counts, not the heap: each record held
+	// also takes about 400 bytes of bookkeeping (more with a large T, whose
+	// value is kept), and with AggregateRecords its data and key are copied
+	// into its aggregate too, so budget about MaxBufferedBytes (twice that
+	// with aggregation) plus MaxBatchSize times 400 bytes (550 with
+	// aggregation). Records waiting for their PutAsync callback are not
+	// counted (see PutAsync).
 	MaxBufferedBytes int
 
 	// MaxGroup is the most PutRecords calls in flight at once. Default 1; at

@@ -3,12 +3,14 @@ package inskinesis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/stretchr/testify/assert"
@@ -161,9 +163,23 @@ func (c *ignoringClient) PutRecords(_ context.Context, in *kinesis.PutRecordsInp
 	return out, nil
 }
 
+func (c *ignoringClient) ListShards(context.Context, *kinesis.ListShardsInput, ...func(*kinesis.Options)) (*kinesis.ListShardsOutput, error) {
+	return &kinesis.ListShardsOutput{Shards: []types.Shard{{
+		ShardId:             aws.String("shardId-000000000000"),
+		HashKeyRange:        &types.HashKeyRange{StartingHashKey: aws.String("0"), EndingHashKey: aws.String("340282366920938463463374607431768211455")},
+		SequenceNumberRange: &types.SequenceNumberRange{StartingSequenceNumber: aws.String("1")},
+	}}}, nil
+}
+
 func TestCloseIsBoundedByAClientIgnoringItsContext(t *testing.T) {
+	for _, agg := range []bool{false, true} {
+		t.Run(fmt.Sprintf("aggregate=%v", agg), func(t *testing.T) { testCloseWithClientIgnoringContext(t, agg) })
+	}
+}
+
+func testCloseWithClientIgnoringContext(t *testing.T, agg bool) {
 	c := &ignoringClient{started: make(chan struct{}, 1), release: make(chan struct{}), returned: make(chan struct{}, 1)}
-	s, err := NewKinesis(Config[event]{StreamName: "test", Client: c, Partitioner: byKey})
+	s, err := NewKinesis(Config[event]{StreamName: "test", Client: c, Partitioner: byKey, AggregateRecords: agg})
 	require.NoError(t, err)
 	errs := drainErrors(s)
 	var calls sync.Map

@@ -94,10 +94,10 @@ type Config[T any] struct {
 	// 32 MiB. It counts what Kinesis counts, not the heap: each record held
 	// also takes about 400 bytes of bookkeeping (more with a large T, whose
 	// value is kept), and with AggregateRecords its data and key are copied
-	// into its aggregate too, so budget about MaxBufferedBytes (twice that
-	// with aggregation) plus MaxBatchSize times 400 bytes (550 with
-	// aggregation). Records waiting for their PutAsync callback are not
-	// counted (see PutAsync).
+	// into its aggregate too, so budget about MaxBufferedBytes plus
+	// MaxBatchSize times 400 bytes, or with aggregation twice
+	// MaxBufferedBytes plus MaxBatchSize times 420 bytes. Records waiting
+	// for their PutAsync callback are not counted (see PutAsync).
 	MaxBufferedBytes int
 
 	// MaxGroup is the most PutRecords calls in flight at once. Default 1; at

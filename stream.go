@@ -212,7 +212,8 @@ func (s *Stream[T]) TryPut(record T) error {
 }
 
 // PutAsync is PutContext that also calls fn with the record's outcome, once,
-// if and only if it returns nil. Callbacks run one at a time on a single
+// if and only if it returns nil; a failure's Result.Err is a *PutError[T]
+// holding this record alone. Callbacks run one at a time on a single
 // goroutine of the stream, in the order outcomes become known (for records
 // of one key with OrderByKey, in Put order), and never on the caller's
 // goroutine. A callback may call Put and its variants, PutSync included.
@@ -222,8 +223,9 @@ func (s *Stream[T]) TryPut(record T) error {
 // A slow callback delays other callbacks, not the stream: a record's buffer
 // space is given back when its outcome is known, before its callback runs,
 // so that a callback blocked in Put cannot deadlock the stream. Records
-// waiting for their callback are therefore not bounded by MaxBatchSize:
-// keep callbacks quick (or hand results on to a bounded channel of your
+// waiting for their callback are therefore not bounded by MaxBatchSize or
+// MaxBufferedBytes (each keeps its record, about 400 bytes plus its data
+// and key, until its callback has run): keep callbacks quick (or hand results on to a bounded channel of your
 // own); Stats().PendingCallbacks shows the backlog. Flush, and shutdown,
 // return only after the callbacks of the records they wait for have
 // returned, unless their context ends first: then Close gives up on the

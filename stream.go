@@ -243,32 +243,29 @@ func (s *Stream[T]) PutAsync(ctx context.Context, record T, fn func(Result[T])) 
 // through the callback goroutine, so PutSync works from a PutAsync
 // callback.
 func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
-	results := make([]Result[T], len(records))
-	if len(records) == 0 {
-		return results
-	}
-	var left atomic.Int64
-	left.Store(int64(len(records)))
-	done := make(chan struct{})
-	complete := func() {
-		if left.Add(-1) == 0 {
-			close(done)
-		}
-	}
+	w := &syncWait[T]{results: make([]Result[T], len(records))}
+	w.wg.Add(len(records))
 	for i, v := range records {
-		// The loop calls this on its own goroutine: it must not block.
-		err := s.putDirect(ctx, v, func(r Result[T]) {
-			results[i] = r
-			complete()
-		})
+		err := s.putDirect(ctx, v, func(r Result[T]) { w.set(i, r) })
 		if err != nil {
-			results[i] = Result[T]{Record: v, Err: &PutError[T]{Records: []T{v}, Code: "Rejected", Err: err}}
-			complete()
+			w.set(i, Result[T]{Record: v, Err: &PutError[T]{Records: []T{v}, Code: "Rejected", Err: err}})
 		}
 	}
 	s.nudge() // the caller waits: send without waiting for batches to fill
-	<-done
-	return results
+	w.wg.Wait()
+	return w.results
+}
+
+// syncWait gathers the outcomes of one PutSync. The loop calls set on its
+// own goroutine, so set never blocks.
+type syncWait[T any] struct {
+	results []Result[T]
+	wg      sync.WaitGroup
+}
+
+func (w *syncWait[T]) set(i int, r Result[T]) {
+	w.results[i] = r
+	w.wg.Done()
 }
 
 // Flush sends every record put before it without waiting for batches to

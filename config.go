@@ -116,7 +116,13 @@ type Config[T any] struct {
 	// MaxBufferedBytes bounds the encoded bytes (data plus keys) the stream
 	// holds at once, like MaxBatchSize bounds records. A record larger than
 	// the bound is still taken when the stream holds nothing else. Default
-	// 32 MiB; at most 1 TiB (2^40).
+	// 32 MiB; at most 1 TiB (2^40). It counts what Kinesis counts, not the heap: each record held
+	// also takes about 400 bytes of bookkeeping (more with a large T, whose
+	// value is kept), and with AggregateRecords its data and key are copied
+	// into its aggregate too, so budget about MaxBufferedBytes plus
+	// MaxBatchSize times 400 bytes, or with aggregation twice
+	// MaxBufferedBytes plus MaxBatchSize times 420 bytes. Records waiting
+	// for their PutAsync callback are not counted (see PutAsync).
 	MaxBufferedBytes int
 
 	// MaxGroup is the most PutRecords calls in flight at once. Default 1; at

@@ -23,8 +23,9 @@
 // an attempt's outcome was unknown (a timeout, a dropped connection, a
 // server error) and it was sent again; Result.MaybeDuplicate and
 // PutError.MaybeWritten say so. FlushAndStopStreaming delivers everything
-// already put before it returns; Close does so within a deadline, and
-// returns and reports what it had to give up.
+// already put before it returns; Close does so within a deadline, returns
+// by it, and returns what it had to give up: the records not delivered, and
+// those whose callbacks it did not run.
 //
 // # Retries
 //

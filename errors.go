@@ -55,6 +55,13 @@ var (
 	// request was in flight then may or may not have been written.
 	ErrAborted = errors.New("inskinesis: shutdown aborted before delivery")
 
+	// ErrInCallback is returned by Flush and Close when called from a
+	// PutAsync callback: they wait for callbacks to finish, so they would
+	// wait for the very callback that called them. Close (and
+	// FlushAndStopStreaming) still starts the shutdown; Done tells when it
+	// has finished.
+	ErrInCallback = errors.New("inskinesis: called from a PutAsync callback")
+
 	// ErrInvalidConfig is matched by every *ConfigError.
 	ErrInvalidConfig = errors.New("inskinesis: invalid config")
 )
@@ -77,8 +84,20 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 
 // PutError reports records that the stream could not deliver. It reaches the
 // caller on the Error channel (read it with errors.As), in Result.Err, and
-// from Close. Records failed together for the same reason share one
-// PutError.
+// from Close.
+//
+// Which records a PutError holds depends on where it comes from:
+//   - On Error, records failed together for the same reason share one
+//     PutError: Records may hold other callers' records.
+//   - In Result.Err (a PutAsync callback or PutSync), Records holds that
+//     one record alone, with its own Attempts and MaybeWritten, so that a
+//     caller never counts or re-queues records that are not its own.
+//   - From Close, Records holds every record the shutdown gave up on.
+//
+// So a failed record is reported on Error once, and to its callback once;
+// handle it in one of the two places. The records Close gives up on are
+// also on Error (and their callbacks, if any, run with ErrAborted), except
+// those whose callbacks Close gave up on, which are only in Close's error.
 type PutError[T any] struct {
 	// Records are the records not delivered, as they were put.
 	Records []T
@@ -87,7 +106,8 @@ type PutError[T any] struct {
 	// or a local reason when AWS sent none ("Timeout", "ConnectionReset",
 	// "Expired", "Aborted", "MalformedResponse"; for a call the SDK did not
 	// send, "InvalidParameter", "SerializationError", "SigningError",
-	// "RequestNotBuilt" or "CredentialsError").
+	// "RequestNotBuilt" or "CredentialsError"; "Rejected" in a PutSync
+	// Result for a record it could not put).
 	Code string
 	// Attempts is how many times the records were sent (the largest count
 	// among them when they differ).
@@ -149,3 +169,17 @@ func (e *RecordError) ErrorMessage() string { return e.Message }
 // ErrorFault reports the fault as the service's: per-record failures are
 // throttling or internal failures.
 func (e *RecordError) ErrorFault() smithy.ErrorFault { return smithy.FaultServer }
+
+// onePutError is a PutError for one record, with its Records backed by the
+// same allocation.
+type onePutError[T any] struct {
+	pe  PutError[T]
+	rec [1]T
+}
+
+// newRecordPutError returns the PutError of r alone, for its Result.
+func newRecordPutError[T any](r *record[T], code string, cause error) *PutError[T] {
+	o := &onePutError[T]{rec: [1]T{r.value}}
+	o.pe = PutError[T]{Records: o.rec[:], Code: code, Attempts: r.attempts, MaybeWritten: r.maybeWritten, Err: cause}
+	return &o.pe
+}

@@ -18,15 +18,20 @@ type ledger struct {
 	maxBytes   int64
 	space      chan struct{} // closed when space frees up; nil while nobody waits
 
-	epoch    uint64  // the epoch new records join
-	base     uint64  // the epoch counted by pending[0]
-	pending  []int64 // unfinished records per epoch, from base to epoch
-	flushers []flusher
+	epoch    uint64     // the epoch new records join
+	base     uint64     // the epoch counted by pending[0]
+	pending  []int64    // unfinished records per epoch, from base to epoch
+	flushers []*flusher // waiting Flushes, by epoch, oldest first
+	gone     int        // flushers whose every waiter gave up, not yet dropped
 }
 
+// flusher is the wait of every Flush for one epoch: Flushes that find no
+// record put since the last one share it, so that repeated Flushes while a
+// record is stuck cost nothing more.
 type flusher struct {
-	epoch uint64
-	done  chan struct{}
+	epoch   uint64
+	done    chan struct{}
+	waiters int // Flushes still waiting; 0: every one gave up
 }
 
 func newLedger(maxRecords int, maxBytes int64) *ledger {
@@ -85,16 +90,20 @@ func (l *ledger) settleFlushers() {
 		l.pending = append(l.pending[:0], l.pending[n:]...)
 		l.base += uint64(n)
 	}
-	kept := l.flushers[:0]
-	for _, f := range l.flushers {
-		if l.flushed(f.epoch) {
-			close(f.done)
-		} else {
-			kept = append(kept, f)
+	// Flushers are in epoch order: stop at the first one still waiting.
+	n = 0
+	for n < len(l.flushers) && l.flushed(l.flushers[n].epoch) {
+		f := l.flushers[n]
+		if f.waiters == 0 {
+			l.gone--
 		}
+		close(f.done)
+		n++
 	}
-	clear(l.flushers[len(kept):])
-	l.flushers = kept
+	if n > 0 {
+		clear(l.flushers[:n])
+		l.flushers = l.flushers[n:]
+	}
 }
 
 // flushed reports whether every record of epoch e and earlier is finished.
@@ -103,20 +112,80 @@ func (l *ledger) flushed(e uint64) bool {
 	return e < l.base || (e == l.base && l.pending[0] == 0)
 }
 
-// flush closes the current epoch and returns a channel closed once it is
-// finished, or nil if it already is.
-func (l *ledger) flush() <-chan struct{} {
+// flush closes the current epoch and returns the flusher whose done channel
+// is closed once it is finished, or nil if it already is. A caller that
+// stops waiting calls cancelFlush.
+func (l *ledger) flush() *flusher {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e := l.epoch
 	if l.flushed(e) {
 		return nil
 	}
+	if n := len(l.flushers); n > 0 && l.flushers[n-1].epoch == e-1 && l.pending[len(l.pending)-1] == 0 {
+		// No record joined since the last Flush: wait with it.
+		f := l.flushers[n-1]
+		if f.waiters == 0 {
+			l.gone--
+		}
+		f.waiters++
+		return f
+	}
 	l.epoch++
 	l.pending = append(l.pending, 0)
-	f := flusher{epoch: e, done: make(chan struct{})}
+	f := &flusher{epoch: e, done: make(chan struct{}), waiters: 1}
 	l.flushers = append(l.flushers, f)
-	return f.done
+	return f
+}
+
+// cancelFlush drops a Flush that stopped waiting for f. A flusher nobody
+// waits for any more is dropped at once when it is the newest, and the
+// others when they outnumber the waited-for ones, so that Flushes given up
+// on cannot pile up while a record is stuck.
+func (l *ledger) cancelFlush(f *flusher) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-f.done: // already settled and dropped
+		return
+	default:
+	}
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	l.gone++
+	for n := len(l.flushers); n > 0 && l.flushers[n-1].waiters == 0; n-- {
+		last := l.flushers[n-1]
+		l.flushers[n-1] = nil
+		l.flushers = l.flushers[:n-1]
+		l.gone--
+		// The epoch after it has no record yet: join the two again, so
+		// that Flushes given up on do not pile up epochs either.
+		if k := len(l.pending); k > 1 && last.epoch == l.epoch-1 && l.pending[k-1] == 0 {
+			l.epoch--
+			l.pending = l.pending[:k-1]
+		}
+	}
+	if l.gone > 0 && 2*l.gone > len(l.flushers) {
+		kept := l.flushers[:0]
+		for _, f := range l.flushers {
+			if f.waiters > 0 {
+				kept = append(kept, f)
+			}
+		}
+		clear(l.flushers[len(kept):])
+		l.flushers = kept
+		l.gone = 0
+	}
+}
+
+// full reports whether no record of any size may join now. It spares TryPut
+// encoding a record it would refuse; admit checks again.
+func (l *ledger) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.records >= l.maxRecords || (l.bytes > 0 && l.bytes >= l.maxBytes)
 }
 
 // close refuses further records and wakes everyone waiting for space. It

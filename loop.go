@@ -25,6 +25,7 @@ type loop[T any] struct {
 	retries    []retryGroup[T]
 	spareIn    []*record[T] // the inbox's other buffer, swapped in when taking it
 	inflight   int
+	flying     []*request[T] // the calls in flight
 	spareReqs  []*request[T]
 	backoff    retry.Backoff
 
@@ -105,6 +106,7 @@ func newLoop[T any](s *Stream[T]) *loop[T] {
 }
 
 func (l *loop[T]) run() {
+	defer l.s.cbs.close() // after the last push: the callbacks may end once run out
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
 	s := l.s
@@ -155,7 +157,9 @@ func (l *loop[T]) run() {
 				break
 			}
 		}
-		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing) {
+		// Once a shutdown gave up, a shard map refresh is not waited for:
+		// it ends with the cancelled context, and snapc holds its result.
+		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing || l.aborted) {
 			if l.s.hooks.log != nil {
 				l.stopped()
 			}
@@ -274,6 +278,8 @@ func (l *loop[T]) dispatch() {
 		}
 		q.sent = l.now
 		l.inflight++
+		q.slot = len(l.flying)
+		l.flying = append(l.flying, q)
 		l.s.stats.requests.Add(1)
 		l.s.stats.inFlightRequests.Add(1)
 		l.s.stats.inFlightRecords.Add(int64(q.weight))
@@ -373,7 +379,14 @@ func (l *loop[T]) expired(r *record[T]) bool {
 
 // handle settles the records of a finished call.
 func (l *loop[T]) handle(q *request[T]) {
+	if q.abandoned {
+		return // its records were given up; the request is not reused
+	}
 	l.checkAbort()
+	if q.abandoned { // the abort just now gave up on it
+		return
+	}
+	l.land(q)
 	l.inflight--
 	st := &l.s.stats
 	st.inFlightRequests.Add(-1)
@@ -448,6 +461,15 @@ func (l *loop[T]) delivered(r *record[T]) {
 		}
 	}
 	l.done(r)
+}
+
+// land takes q off the calls in flight.
+func (l *loop[T]) land(q *request[T]) {
+	last := len(l.flying) - 1
+	l.flying[q.slot] = l.flying[last]
+	l.flying[q.slot].slot = q.slot
+	l.flying[last] = nil
+	l.flying = l.flying[:last]
 }
 
 func lenOut[T any](q *request[T]) int {
@@ -611,7 +633,7 @@ func (l *loop[T]) done(r *record[T]) {
 	l.heldBytes -= int64(r.size)
 	r.buffered = l.now.Sub(r.born)
 	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
-		l.unbuffered(r, "", "")
+		l.unbuffered(r, "", "", nil)
 	}
 	l.settled = append(l.settled, r)
 	l.settledBytes += int64(r.size)
@@ -658,6 +680,14 @@ func (l *loop[T]) settle() {
 		return
 	}
 	s := l.s
+	// PutSync's waiters are internal and quick: answer them here, not on
+	// the callback goroutine, so that a PutSync inside a callback works.
+	for _, r := range l.settled {
+		if r.direct {
+			r.fn(r.result())
+			r.fn = nil
+		}
+	}
 	led := s.ledger
 	led.mu.Lock()
 	led.release(len(l.settled), l.settledBytes)
@@ -712,7 +742,12 @@ func (l *loop[T]) report(f failure[T]) {
 		pe.Records[i] = r.value
 		pe.Attempts = max(pe.Attempts, r.attempts)
 		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
-		r.err = pe
+		if r.fn != nil {
+			// The record's own outcome speaks of it alone.
+			r.err = newRecordPutError(r, f.code, cause)
+		} else {
+			r.err = pe // marks it failed; nobody hands it to a caller
+		}
 	}
 	if f.kind == failAborted {
 		a := l.s.aborted
@@ -732,15 +767,32 @@ func (l *loop[T]) report(f failure[T]) {
 	for _, r := range f.recs {
 		l.done(r)
 		if len(l.s.hooks.unbuffered) > 0 {
-			l.unbuffered(r, failReason(f.kind), f.code)
+			l.unbuffered(r, failReason(f.kind), f.code, r.err)
 		}
 	}
 }
 
-// abort fails every record not in flight; the calls in flight are cancelled
-// and fail when they come back.
+// abort fails every record the stream holds. The calls in flight were
+// cancelled; the loop does not wait for them, since a client may ignore its
+// context: their records fail at once, as maybe written, and their outcome
+// is dropped when they come back. The client may still read their data
+// until then, so those records are never pooled again.
 func (l *loop[T]) abort() {
 	l.aborted = true
+	st := &l.s.stats
+	for _, q := range l.flying {
+		q.abandoned = true
+		st.inFlightRequests.Add(-1)
+		st.inFlightRecords.Add(-int64(q.weight))
+		for _, r := range q.recs {
+			r.keep = true
+			r.maybeWritten = true
+			l.fail(r, failAborted, "Aborted", nil)
+		}
+	}
+	clear(l.flying)
+	l.flying = l.flying[:0]
+	l.inflight = 0
 	for l.queue.Len() > 0 {
 		r := l.queue.PopFront()
 		l.queueBytes -= r.size

@@ -123,17 +123,17 @@ func (l *loop[T]) retried(delay time.Duration) {
 }
 
 // unbuffered tells the hooks the outcome of user record r, settled by done.
-func (l *loop[T]) unbuffered(r *record[T], reason FailReason, code string) {
+func (l *loop[T]) unbuffered(r *record[T], reason FailReason, code string, err error) {
 	e := RecordUnbuffered{
 		Stream:   l.s.hooks.stream,
 		Bytes:    r.size,
 		Attempts: r.attempts,
 		Buffered: r.buffered,
-		Err:      r.err,
+		Err:      err,
 		Code:     code,
 		Reason:   reason,
 	}
-	if r.err == nil {
+	if err == nil {
 		e.ShardID, e.SequenceNumber, e.SubSequenceNumber = r.shardID, r.seq, r.sub
 		e.EntryRecords = max(r.aggN, 1)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -30,6 +31,8 @@ type record[T any] struct {
 	attempts     int
 	failures     int // failed attempts that count against RetryCount: not throttles
 	maybeWritten bool
+	direct       bool // fn is PutSync's: the loop calls it, not the callback goroutine
+	keep         bool // a call the stream gave up on may still read data and key: never pool
 	shardID      string
 	seq          string
 	sub          uint64 // index in the aggregate that delivered it
@@ -56,6 +59,9 @@ func (s *Stream[T]) newRecord() *record[T] {
 }
 
 func (s *Stream[T]) free(r *record[T]) {
+	if r.keep {
+		return // left to the garbage collector
+	}
 	data := r.data[:0]
 	if cap(data) > maxPooledData {
 		data = nil
@@ -81,15 +87,17 @@ func (r *record[T]) result() Result[T] {
 // request is one PutRecords call and its outcome. Requests are reused by the
 // loop.
 type request[T any] struct {
-	recs    []*record[T]
-	weight  int // user records in recs
-	entries []types.PutRecordsRequestEntry
-	input   kinesis.PutRecordsInput
-	out     *kinesis.PutRecordsOutput
-	err     error
-	start   time.Time // when the call began; only with request hooks
-	trace   callTrace // how far the SDK took the call
-	sent    time.Time // when the loop started the call
+	recs      []*record[T]
+	weight    int  // user records in recs
+	slot      int  // index in the loop's calls in flight
+	abandoned bool // a shutdown gave up on the call: drop its outcome
+	entries   []types.PutRecordsRequestEntry
+	input     kinesis.PutRecordsInput
+	out       *kinesis.PutRecordsOutput
+	err       error
+	start     time.Time // when the call began; only with request hooks
+	trace     callTrace // how far the SDK took the call
+	sent      time.Time // when the loop started the call
 }
 
 // noData is the data of a record that encodes to nothing. Kinesis takes
@@ -150,10 +158,17 @@ type callbacks[T any] struct {
 	mu      sync.Mutex
 	queue   []*record[T]
 	spare   []*record[T]
-	closed  bool
-	running int // records of the batch being called back
+	batch   []*record[T] // the batch being called back
+	started int          // callbacks of batch started (the running one included)
+	closed  bool         // the loop has stopped: run the queue out, then stop
+	dropped bool         // Close gave up: start no more callbacks
 	wake    chan struct{}
 	done    chan struct{}
+
+	// gid is the goroutine that runs callbacks; active is set while it runs
+	// them, so that onGoroutine costs a load unless a callback is running.
+	gid    uint64
+	active atomic.Bool
 }
 
 func newCallbacks[T any](s *Stream[T]) *callbacks[T] {
@@ -172,14 +187,41 @@ func (c *callbacks[T]) push(rs []*record[T]) {
 func (c *callbacks[T]) pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.queue) + c.running
+	return len(c.queue) + len(c.batch) - c.started + min(c.started, 1)
 }
 
+// close tells run that no record will be pushed any more.
 func (c *callbacks[T]) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.signal()
+}
+
+// giveUp stops callbacks from starting and returns the records whose
+// callbacks had not started. A callback already running finishes. Call it
+// only after the loop stopped, so that nothing is pushed after it.
+func (c *callbacks[T]) giveUp() []*record[T] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dropped {
+		return nil
+	}
+	c.dropped = true
+	var rs []*record[T]
+	if c.batch != nil {
+		rs = append(rs, c.batch[c.started:]...)
+	}
+	rs = append(rs, c.queue...)
+	clear(c.queue)
+	c.queue = nil
+	c.signal()
+	return rs
+}
+
+// onGoroutine reports whether it is called from a callback.
+func (c *callbacks[T]) onGoroutine() bool {
+	return c.active.Load() && goroutineID() == c.gid
 }
 
 func (c *callbacks[T]) signal() {
@@ -190,32 +232,56 @@ func (c *callbacks[T]) signal() {
 }
 
 func (c *callbacks[T]) run() {
+	c.gid = goroutineID()
+	defer c.s.stopped()
 	defer close(c.done)
 	for {
 		c.mu.Lock()
-		for len(c.queue) == 0 && !c.closed {
+		for len(c.queue) == 0 && !c.closed && !c.dropped {
 			c.mu.Unlock()
 			<-c.wake
 			c.mu.Lock()
 		}
-		if len(c.queue) == 0 { // closed, and nothing left
+		if c.dropped || len(c.queue) == 0 { // given up, or closed with nothing left
 			c.mu.Unlock()
 			return
 		}
 		batch := c.queue
 		c.queue, c.spare = c.spare[:0], nil
-		c.running = len(batch)
+		c.batch, c.started = batch, 0
 		c.mu.Unlock()
-		for _, r := range batch {
-			c.call(r)
-		}
-		c.s.finish(batch)
-		clear(batch)
+		n := c.callBatch(batch)
+		c.s.finish(batch[:n])
 		c.mu.Lock()
-		c.spare = batch[:0]
-		c.running = 0
+		c.batch, c.started = nil, 0
+		dropped := c.dropped
+		clear(batch[:n])
+		if !dropped {
+			c.spare = batch[:0]
+		}
 		c.mu.Unlock()
+		if dropped {
+			return
+		}
 	}
+}
+
+// callBatch calls back the records of batch in order until giveUp, and
+// returns how many it called.
+func (c *callbacks[T]) callBatch(batch []*record[T]) int {
+	c.active.Store(true)
+	defer c.active.Store(false)
+	for i, r := range batch {
+		c.mu.Lock()
+		if c.dropped {
+			c.mu.Unlock()
+			return i
+		}
+		c.started = i + 1
+		c.mu.Unlock()
+		c.call(r)
+	}
+	return len(batch)
 }
 
 func (c *callbacks[T]) call(r *record[T]) {

@@ -2,6 +2,7 @@ package inskinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -71,8 +72,12 @@ type Result[T any] struct {
 	// (a timeout, a dropped connection, a server error), so Kinesis may hold
 	// the record twice.
 	MaybeDuplicate bool
-	// Err is nil when the record was delivered, and otherwise the
-	// *PutError[T] that reported it.
+	// Err is nil when the record was delivered, and otherwise a
+	// *PutError[T] whose Records hold this record alone (the PutError sent
+	// on Error may hold other records that failed with it). When PutSync
+	// could not put the record, its Code is "Rejected", Attempts is 0, and
+	// it wraps the error Put returned (ErrClosed, ctx.Err(), ErrEncode...),
+	// which errors.Is finds.
 	Err error
 	// Buffered is the time from Put to the outcome, measured to a round of
 	// the stream's loop (a RecordTTL makes Put take the start exactly).
@@ -118,7 +123,9 @@ type Stream[T any] struct {
 	loopDone  chan struct{}
 	abortOnce sync.Once
 	abortErr  error
-	doneOnce  sync.Once
+	abortMu   sync.Mutex  // guards aborted once the loop stopped
+	closing   atomic.Bool // shutdown began: Put refuses records before encoding them
+	idle      func()      // closes the idle connections of the client NewKinesis built; nil otherwise
 
 	hooks hooks // Config.Hooks by kind, and Config.Logger
 }
@@ -141,13 +148,18 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		return nil, err
 	}
 	client := cfg.Client
+	var idle func()
 	if client == nil {
 		awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(set.region))
 		if err != nil {
 			return nil, fmt.Errorf("inskinesis: load AWS config: %w", err)
 		}
-		awsCfg.HTTPClient = HTTPClient(awsCfg.HTTPClient)
+		hc := ownHTTPClient(awsCfg.HTTPClient)
+		awsCfg.HTTPClient = hc
 		client = kinesis.NewFromConfig(awsCfg)
+		if c, ok := hc.(interface{ CloseIdleConnections() }); ok {
+			idle = c.CloseIdleConnections
+		}
 	}
 	s := &Stream[T]{
 		set:         set,
@@ -163,9 +175,10 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		errc:        make(chan error, set.errorBuffer),
 		done:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
-		hooks:       newHooks(set.streamName, cfg.Hooks),
+		idle:        idle,
+		hooks:       newHooks(set.stream(), cfg.Hooks),
 	}
-	s.hooks.log = newLogger(cfg.Logger, set.streamName)
+	s.hooks.log = newLogger(cfg.Logger, set.stream())
 	if s.hooks.log != nil {
 		s.hooks.log.started(set)
 	}
@@ -222,80 +235,105 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 // that record fails: ErrEncode when the codec fails, ErrInvalidPartitionKey
 // for an empty, over-long or invalid key, ErrInvalidHashKey, and
 // ErrRecordTooLarge when data plus key exceed MaxRecordSize. After shutdown
-// began it returns ErrClosed. A record Put accepted is later delivered or
-// reported on Error.
+// began it returns ErrClosed, without encoding the record. A record Put
+// accepted is later delivered or reported on Error.
 func (s *Stream[T]) Put(record T) error {
 	return s.put(context.Background(), record, nil, true)
 }
 
 // PutContext is Put that gives up waiting for buffer space when ctx ends,
-// returning ctx.Err(); the record is then not in the stream.
+// returning ctx.Err(); the record is then not in the stream. A ctx that has
+// already ended fails at once, even when there is room.
 func (s *Stream[T]) PutContext(ctx context.Context, record T) error {
 	return s.put(ctx, record, nil, true)
 }
 
 // TryPut is Put that never waits: when the buffer is full it returns
-// ErrBufferFull at once and the record is not in the stream.
+// ErrBufferFull at once and the record is not in the stream. When the stream
+// already holds MaxBatchSize records or MaxBufferedBytes bytes, it refuses
+// the record before encoding it.
 func (s *Stream[T]) TryPut(record T) error {
 	return s.put(context.Background(), record, nil, false)
 }
 
 // PutAsync is PutContext that also calls fn with the record's outcome, once,
-// if and only if it returns nil. Callbacks run one at a time on a single
+// if and only if it returns nil; a failure's Result.Err is a *PutError[T]
+// holding this record alone. Callbacks run one at a time on a single
 // goroutine of the stream, in the order outcomes become known (for records
 // of one key with OrderByKey, in Put order), and never on the caller's
-// goroutine. A callback may call Put and its variants; it must not call
-// Flush, Close or FlushAndStopStreaming, which wait for callbacks to finish.
+// goroutine. A callback may call Put and its variants, PutSync included.
+// Flush and Close, which wait for callbacks to finish, return ErrInCallback
+// at once when called from a callback (Close after starting the shutdown),
+// and FlushAndStopStreaming starts the shutdown without waiting for it.
 // A slow callback delays other callbacks, not the stream: a record's buffer
 // space is given back when its outcome is known, before its callback runs,
 // so that a callback blocked in Put cannot deadlock the stream. Records
-// waiting for their callback are therefore not bounded by MaxBatchSize:
-// keep callbacks quick (or hand results on to a bounded channel of your
+// waiting for their callback are therefore not bounded by MaxBatchSize or
+// MaxBufferedBytes (each keeps its record, about 400 bytes plus its data
+// and key, until its callback has run): keep callbacks quick (or hand results on to a bounded channel of your
 // own); Stats().PendingCallbacks shows the backlog. Flush, and shutdown,
 // return only after the callbacks of the records they wait for have
-// returned.
+// returned, unless their context ends first: then Close gives up on the
+// callbacks that have not started, which never run (see Close).
 func (s *Stream[T]) PutAsync(ctx context.Context, record T, fn func(Result[T])) error {
 	return s.put(ctx, record, fn, true)
 }
 
 // PutSync puts records and waits for their outcomes, returned in input
-// order. It sends them without waiting for batches to fill. ctx bounds the wait for buffer space; records that could not be put
-// carry that error in Err, with Attempts 0. Once put, a record's outcome
-// arrives within the retry and timeout settings.
+// order. It sends them without waiting for batches to fill. ctx bounds the
+// wait for buffer space; a record that could not be put carries, in Err, a
+// *PutError[T] with Code "Rejected" and Attempts 0 wrapping the error Put
+// returned. Once put, a record's outcome arrives within the retry and
+// timeout settings, or when a Close gives up. The outcomes do not go
+// through the callback goroutine, so PutSync works from a PutAsync
+// callback.
 func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
-	results := make([]Result[T], len(records))
-	var wg sync.WaitGroup
+	w := &syncWait[T]{results: make([]Result[T], len(records))}
+	w.wg.Add(len(records))
 	for i, v := range records {
-		wg.Add(1)
-		err := s.put(ctx, v, func(r Result[T]) {
-			results[i] = r
-			wg.Done()
-		}, true)
+		err := s.putDirect(ctx, v, func(r Result[T]) { w.set(i, r) })
 		if err != nil {
-			results[i] = Result[T]{Record: v, Err: err}
-			wg.Done()
+			w.set(i, Result[T]{Record: v, Err: &PutError[T]{Records: []T{v}, Code: "Rejected", Err: err}})
 		}
 	}
 	s.nudge() // the caller waits: send without waiting for batches to fill
-	wg.Wait()
-	return results
+	w.wg.Wait()
+	return w.results
+}
+
+// syncWait gathers the outcomes of one PutSync. The loop calls set on its
+// own goroutine, so set never blocks.
+type syncWait[T any] struct {
+	results []Result[T]
+	wg      sync.WaitGroup
+}
+
+func (w *syncWait[T]) set(i int, r Result[T]) {
+	w.results[i] = r
+	w.wg.Done()
 }
 
 // Flush sends every record put before it without waiting for batches to
 // fill, and waits until each has been delivered or reported (and its
-// callback, if any, has returned), or until ctx ends, returning ctx.Err().
+// callback, if any, has returned or been given up by Close), or until ctx
+// ends, returning ctx.Err(); a Flush that gives up leaves nothing behind.
 // Records put while Flush waits do not delay it. Safe to call concurrently
-// and repeatedly.
+// and repeatedly. Called from a PutAsync callback, it returns ErrInCallback
+// at once: it would wait for that callback.
 func (s *Stream[T]) Flush(ctx context.Context) error {
-	done := s.ledger.flush()
-	if done == nil {
+	if s.cbs.onGoroutine() {
+		return ErrInCallback
+	}
+	f := s.ledger.flush()
+	if f == nil {
 		return nil
 	}
 	s.nudge()
 	select {
-	case <-done:
+	case <-f.done:
 		return nil
 	case <-ctx.Done():
+		s.ledger.cancelFlush(f)
 		return ctx.Err()
 	}
 }
@@ -312,46 +350,103 @@ func (s *Stream[T]) nudge() {
 // FlushAndStopStreaming stops taking records (Put then returns ErrClosed),
 // delivers or reports every record already put, and stops every goroutine
 // of the stream. It waits as long as that takes (at most the retry and
-// timeout settings); use Close to bound the wait. Calling it again, or after
-// Close, does nothing.
+// timeout settings, plus the time the callbacks take); use Close to bound
+// the wait. Calling it again, or after Close, does nothing. Called from a
+// PutAsync callback, it starts the shutdown and returns at once, without
+// waiting for it (it would wait for that callback); Done tells when the
+// stream has stopped.
 func (s *Stream[T]) FlushAndStopStreaming() {
 	_ = s.Close(context.Background())
 }
 
-// Close is FlushAndStopStreaming with a deadline. When ctx ends first, Close
-// cancels the calls in flight, reports every record not yet delivered as a
-// PutError with cause ErrAborted (on Error and to its callback), and returns
-// a *PutError[T] holding those same records, whose Err matches ErrAborted
-// and ctx.Err(). It returns nil when everything was delivered or reported
-// for its own reasons. Close is idempotent and safe to call concurrently; no
-// goroutine of the stream outlives it.
+// Close is FlushAndStopStreaming with a deadline: it stops taking records,
+// and waits until every record already put has been delivered or reported
+// and its callback has returned, or until ctx ends. It returns nil when
+// everything was delivered or reported for its own reasons.
+//
+// When ctx ends first, Close gives up and returns at once:
+//   - Records not yet delivered are reported as a PutError with cause
+//     ErrAborted, on Error and to their callbacks. Records in a call that
+//     has not come back are among them, with MaybeWritten set: the stream
+//     cancels the call, no longer waits for it, and drops its outcome if it
+//     comes back later.
+//   - PutAsync callbacks that have not started never run, whatever their
+//     record's outcome (some may have been delivered).
+//
+// It then returns a *PutError[T] whose Err matches ErrAborted and ctx.Err(),
+// holding every record it gave up on: those reported with ErrAborted (whose
+// callbacks may have run), and those whose callbacks will not run, so that
+// a record whose callback never runs is always in it. No record is reported
+// twice on Error or to its callback.
+//
+// After Close returns, only two things of the stream may still run: a
+// callback that was running when ctx ended (Done is closed once it
+// returns), and a client call that ignores the cancellation of its context
+// (its goroutine ends when the call returns). Close is idempotent and safe
+// to call concurrently: every call returns the same outcome. Called from a
+// PutAsync callback, it starts the shutdown and returns ErrInCallback at
+// once: it would wait for that callback.
 func (s *Stream[T]) Close(ctx context.Context) error {
+	s.closing.Store(true)
 	s.ledger.mu.Lock()
 	if s.ledger.close() {
 		s.wakeLoop()
 	}
 	s.ledger.mu.Unlock()
-
+	if s.cbs.onGoroutine() {
+		return ErrInCallback
+	}
 	select {
-	case <-s.loopDone:
+	case <-s.done:
 	case <-ctx.Done():
 		s.abortOnce.Do(func() {
 			s.abortErr = ctx.Err()
 			close(s.abortc)
 			s.cancel()
 		})
-		<-s.loopDone
+		<-s.loopDone // prompt: once it gave up, the loop waits for nothing
+		s.giveUpCallbacks()
 	}
-	s.cbs.close()
-	<-s.cbs.done
-	s.doneOnce.Do(func() {
-		s.cancel()
-		close(s.done)
-	})
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
 	if s.aborted != nil {
 		return s.aborted
 	}
 	return nil
+}
+
+// giveUpCallbacks stops the callbacks that have not started and adds their
+// records to the PutError Close returns. Call after the loop stopped.
+func (s *Stream[T]) giveUpCallbacks() {
+	s.abortMu.Lock()
+	defer s.abortMu.Unlock()
+	rs := s.cbs.giveUp()
+	if len(rs) == 0 {
+		return
+	}
+	a := s.aborted
+	if a == nil {
+		a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, s.abortErr)}
+		s.aborted = a
+	}
+	for _, r := range rs {
+		if r.err != nil && errors.Is(r.err, ErrAborted) {
+			continue // the loop counted it in already
+		}
+		a.Records = append(a.Records, r.value)
+		a.Attempts = max(a.Attempts, r.attempts)
+		a.MaybeWritten = a.MaybeWritten || r.err == nil || r.maybeWritten
+	}
+	s.finish(rs)
+}
+
+// stopped runs once the loop and the callback goroutine have both ended.
+func (s *Stream[T]) stopped() {
+	s.cancel()
+	if s.idle != nil {
+		s.idle()
+	}
+	close(s.done)
 }
 
 // Error returns the channel on which the stream reports records it could
@@ -364,7 +459,8 @@ func (s *Stream[T]) Close(ctx context.Context) error {
 func (s *Stream[T]) Error() <-chan error { return s.errc }
 
 // Done returns a channel that is closed once the stream has stopped after
-// FlushAndStopStreaming or Close.
+// FlushAndStopStreaming or Close: its loop has ended and no callback runs or
+// will run. A client call a Close gave up on may still be running.
 func (s *Stream[T]) Done() <-chan struct{} { return s.done }
 
 // Stats is a snapshot of a stream's counters. Counts are totals since the
@@ -444,13 +540,34 @@ func (s *Stream[T]) Stats() Stats {
 	return st
 }
 
-// put is the one way in: encode, partition, check, then admit.
+// put is the one way in: check what can be checked cheaply, encode,
+// partition, check, then admit.
 func (s *Stream[T]) put(ctx context.Context, v T, fn func(Result[T]), wait bool) error {
+	return s.putRecord(ctx, v, fn, false, wait)
+}
+
+// putDirect is put for PutSync: the loop calls fn itself, on its own
+// goroutine, so fn must be quick and must not block.
+func (s *Stream[T]) putDirect(ctx context.Context, v T, fn func(Result[T])) error {
+	return s.putRecord(ctx, v, fn, true, true)
+}
+
+func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), direct, wait bool) error {
+	if s.closing.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !wait && s.ledger.full() {
+		return ErrBufferFull
+	}
 	r, err := s.prepare(v)
 	if err != nil {
 		return err
 	}
 	r.fn = fn
+	r.direct = direct
 	if err := s.admit(ctx, r, wait); err != nil {
 		s.free(r)
 		return err

@@ -1,6 +1,8 @@
 package inskinesis
 
 import (
+	"net/http"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
@@ -31,4 +33,35 @@ func HTTPClient(c aws.HTTPClient) aws.HTTPClient {
 		c = awshttp.NewBuildableClient()
 	}
 	return transport.Client(c)
+}
+
+// ownHTTPClient is the HTTP client of a stream that builds its own Kinesis
+// client from the SDK's default c (a *awshttp.BuildableClient, or nil): an
+// *http.Client on a copy of c's transport (its TLS, proxy and dial settings
+// kept) with c's timeout, following only 307 and 308 redirects as the SDK's
+// does, wrapped by HTTPClient. Unlike the SDK's, its CloseIdleConnections
+// reaches the transport (the wrapper forwards it), so that the stream can
+// close its connections when it stops. Any other c, or one with a read
+// timeout, is only wrapped.
+func ownHTTPClient(c aws.HTTPClient) aws.HTTPClient {
+	if c == nil {
+		c = awshttp.NewBuildableClient()
+	}
+	b, ok := c.(*awshttp.BuildableClient)
+	if !ok {
+		return HTTPClient(c)
+	}
+	if _, ok := b.GetReadTimeout(); ok {
+		return HTTPClient(c)
+	}
+	return HTTPClient(&http.Client{
+		Transport: b.GetTransport(),
+		Timeout:   b.GetTimeout(),
+		CheckRedirect: func(r *http.Request, via []*http.Request) error {
+			if code := r.Response.StatusCode; (code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect) && len(via) < 10 {
+				return nil
+			}
+			return http.ErrUseLastResponse
+		},
+	})
 }

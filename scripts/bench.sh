@@ -54,6 +54,8 @@ else
 	run '^BenchmarkPartition$' 200ms "$cpu"
 	run '^BenchmarkSDK$' 1s "$cpu"
 	run '^BenchmarkThrottledHeap$' 1s "$cpu"
+	run '^BenchmarkBufferedHeap$' 2x 2
+	run '^Benchmark(CancelledFlush|TryPutRefused|PutSync)$' 300ms "$cpu"
 fi
 
 if [ -n "${PROFILE:-}" ]; then

@@ -30,6 +30,14 @@ type client struct{ d Doer }
 
 func (c client) Do(r *http.Request) (*http.Response, error) { return c.d.Do(hideWriteTo(r)) }
 
+// CloseIdleConnections closes the idle connections of the wrapped client,
+// when it has such a method (as *http.Client has).
+func (c client) CloseIdleConnections() {
+	if ci, ok := c.d.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // RoundTripper wraps an http.RoundTripper likewise, for a plain
 // *http.Client.
 func RoundTripper(rt http.RoundTripper) http.RoundTripper { return roundTripper{rt} }

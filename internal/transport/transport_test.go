@@ -45,3 +45,20 @@ func TestBodiesLoseWriteTo(t *testing.T) {
 	_, _ = Client(d).Do(noBody)
 	assert.Same(t, noBody, d.got, "a request without a body passes as it is")
 }
+
+type idleDoer struct {
+	recordDoer
+	closed int
+}
+
+func (d *idleDoer) CloseIdleConnections() { d.closed++ }
+
+func TestClientForwardsCloseIdleConnections(t *testing.T) {
+	d := &idleDoer{}
+	c, ok := Client(d).(interface{ CloseIdleConnections() })
+	require.True(t, ok)
+	c.CloseIdleConnections()
+	assert.Equal(t, 1, d.closed)
+	// A client without the method: nothing to close, and no panic.
+	Client(&recordDoer{}).(interface{ CloseIdleConnections() }).CloseIdleConnections()
+}

@@ -101,6 +101,12 @@ func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig 
 type PutError[T any] struct {
 	// Records are the records not delivered, as they were put.
 	Records []T
+	// Raw holds the records not delivered that were read back from the
+	// spool (Config.SpoolDir) and that Codec.Decode could no longer turn
+	// into a value, such as records an earlier process wrote with another
+	// codec: they are reported with their encoding instead. Records does
+	// not hold them. Empty without a spool.
+	Raw []RawRecord
 	// Code is the AWS error code of the last failure (for example
 	// "ResourceNotFoundException" or "ProvisionedThroughputExceededException"),
 	// or a local reason when AWS sent none ("Timeout", "ConnectionReset",
@@ -124,8 +130,9 @@ type PutError[T any] struct {
 
 func (e *PutError[T]) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "inskinesis: %d record", len(e.Records))
-	if len(e.Records) != 1 {
+	n := len(e.Records) + len(e.Raw)
+	fmt.Fprintf(&b, "inskinesis: %d record", n)
+	if n != 1 {
 		b.WriteByte('s')
 	}
 	fmt.Fprintf(&b, " not delivered after %d attempt", e.Attempts)
@@ -141,6 +148,15 @@ func (e *PutError[T]) Error() string {
 
 // Unwrap returns the cause.
 func (e *PutError[T]) Unwrap() error { return e.Err }
+
+// RawRecord is a record reported with its encoding, because its value
+// could not be decoded (see PutError.Raw).
+type RawRecord struct {
+	PartitionKey    string
+	ExplicitHashKey string // empty when none
+	Data            []byte // the encoded record, as stored in the spool
+	Err             error  // why Codec.Decode failed
+}
 
 // RecordError is the failure of one entry of a PutRecords response, which
 // Kinesis reports with an error code and message but no error of the call.

@@ -63,6 +63,9 @@ type RecordUnbuffered struct {
 	ShardID           string
 	SequenceNumber    string
 	SubSequenceNumber uint64
+	// MaybeDuplicate is true for a delivered record that Kinesis may hold
+	// twice, as in Result.
+	MaybeDuplicate bool
 	// EntryRecords is how many user records the Kinesis record that carried
 	// this one held: 1 when it was sent alone, more in an aggregate, 0 when
 	// the record failed. Count the Kinesis records by the events whose

@@ -118,6 +118,13 @@ func (g *logger) aggregation(on bool, reason string) {
 	g.l.LogAttrs(context.Background(), slog.LevelInfo, msg, slog.String("reason", reason))
 }
 
+// spoolClose reports that the spool could not be closed cleanly (its last
+// sync failed): records settled since the previous sync may be sent again by
+// the next stream on the directory.
+func (g *logger) spoolClose(err error) {
+	g.l.LogAttrs(context.Background(), slog.LevelError, "inskinesis: closing the spool failed", slog.String("error", err.Error()))
+}
+
 // summaryUnreadable warns that the stream summary could not be read, so
 // that an AUTO stream would go unnoticed.
 func (g *logger) summaryUnreadable(err error) {

@@ -64,6 +64,8 @@ type loop[T any] struct {
 	nDelivered, bytesDelivered int64
 
 	obs observer // scratch for hooks and the log
+
+	refilled []*record[T] // scratch of refill
 }
 
 type retryGroup[T any] struct {
@@ -109,6 +111,7 @@ func (l *loop[T]) run() {
 	defer l.s.cbs.close() // after the last push: the callbacks may end once run out
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
+	defer l.closeDurable() // first: before Close and Done learn the loop ended
 	s := l.s
 	var snapc chan snapResult
 	if l.stage != nil {
@@ -149,17 +152,18 @@ func (l *loop[T]) run() {
 		// settling can release records parked behind their key: when
 		// either put records into the shard stage, its builders are due
 		// for another look.
+		// Settling frees memory for records waiting on disk (refill).
 		for {
 			l.restaged = false
 			l.dispatch()
 			l.settle()
-			if !l.restaged {
+			if !l.refill() && !l.restaged {
 				break
 			}
 		}
 		// Once a shutdown gave up, a shard map refresh is not waited for:
 		// it ends with the cancelled context, and snapc holds its result.
-		if !l.inOpen && l.held == 0 && (l.stage == nil || !l.stage.refreshing || l.aborted) {
+		if !l.inOpen && l.held == 0 && !l.backlog() && (l.stage == nil || !l.stage.refreshing || l.aborted) {
 			if l.s.hooks.log != nil {
 				l.stopped()
 			}
@@ -688,6 +692,7 @@ func (l *loop[T]) settle() {
 			r.fn = nil
 		}
 	}
+	l.settleSpooled(l.settled)
 	led := s.ledger
 	led.mu.Lock()
 	led.release(len(l.settled), l.settledBytes)
@@ -737,9 +742,13 @@ func (l *loop[T]) report(f failure[T]) {
 			cause = fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)
 		}
 	}
-	pe := &PutError[T]{Records: make([]T, len(f.recs)), Code: f.code, Err: cause}
-	for i, r := range f.recs {
-		pe.Records[i] = r.value
+	pe := &PutError[T]{Records: make([]T, 0, len(f.recs)), Code: f.code, Err: cause}
+	for _, r := range f.recs {
+		if v, raw := l.s.value(r); raw != nil {
+			pe.Raw = append(pe.Raw, *raw)
+		} else {
+			pe.Records = append(pe.Records, v)
+		}
 		pe.Attempts = max(pe.Attempts, r.attempts)
 		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
 		if r.fn != nil {
@@ -756,6 +765,7 @@ func (l *loop[T]) report(f failure[T]) {
 			l.s.aborted = a
 		}
 		a.Records = append(a.Records, pe.Records...)
+		a.Raw = append(a.Raw, pe.Raw...)
 		a.Attempts = max(a.Attempts, pe.Attempts)
 		a.MaybeWritten = a.MaybeWritten || pe.MaybeWritten
 	}

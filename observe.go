@@ -135,6 +135,7 @@ func (l *loop[T]) unbuffered(r *record[T], reason FailReason, code string, err e
 	}
 	if err == nil {
 		e.ShardID, e.SequenceNumber, e.SubSequenceNumber = r.shardID, r.seq, r.sub
+		e.MaybeDuplicate = r.maybeWritten
 		e.EntryRecords = max(r.aggN, 1)
 	}
 	for _, x := range l.s.hooks.unbuffered {

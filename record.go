@@ -45,6 +45,11 @@ type record[T any] struct {
 	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
 	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
 	solo     bool               // send as a plain record, never in an aggregate
+
+	// With a spool (Config.SpoolDir).
+	spoolSeq    uint64 // its place in the spool, to settle it
+	spooled     bool   // it is in the spool
+	encodedOnly bool   // read back from the spool: value not decoded
 }
 
 // maxPooledData bounds the encoding buffer a pooled record keeps, so that a

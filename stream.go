@@ -15,6 +15,7 @@ import (
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/codec/json"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/spool"
 	"github.com/go-pkg/inskinesis/partition"
 )
 
@@ -127,7 +128,8 @@ type Stream[T any] struct {
 	closing   atomic.Bool // shutdown began: Put refuses records before encoding them
 	idle      func()      // closes the idle connections of the client NewKinesis built; nil otherwise
 
-	hooks hooks // Config.Hooks by kind, and Config.Logger
+	hooks   hooks    // Config.Hooks by kind, and Config.Logger
+	durable *durable // the spool; nil without Config.SpoolDir
 }
 
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It
@@ -211,6 +213,12 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+	if set.spoolDir != "" {
+		if s.durable, err = openDurable(set, s.ledger); err != nil {
+			return nil, err
+		}
+		s.wakeLoop() // to read back what an earlier process left
 	}
 	s.reqCtx, s.cancel = context.WithCancel(context.Background())
 	s.cbs = newCallbacks(s)
@@ -503,6 +511,18 @@ type Stats struct {
 	// as the KPL does. On a stream with AUTO distribution that means
 	// aggregates KCL consumers drop: grant kinesis:DescribeStreamSummary.
 	DistributionErr error
+
+	// With a spool (Config.SpoolDir): the records in it, delivered or
+	// reported failed not yet (in memory, or waiting on disk for room),
+	// and the bytes of its files; the records an earlier process left in
+	// it that this stream replayed (sent again, MaybeDuplicate) at start;
+	// the corrupt stretches of its files it skipped then; and the rounds of
+	// fsync done (concurrent Puts with SpoolSync negative share one).
+	SpoolRecords int
+	SpoolBytes   int64
+	Replayed     int
+	SpoolCorrupt int
+	SpoolSyncs   int64
 }
 
 type counters struct {
@@ -532,6 +552,9 @@ func (s *Stream[T]) Stats() Stats {
 		ShardMapReads:    c.shardMapReads.Load(),
 		ShardMapErrors:   c.shardMapErrors.Load(),
 	}
+	if s.durable != nil {
+		s.durable.stats(&st)
+	}
 	if d := s.dist.Load(); d != nil {
 		st.AggregationActive = d.aggregating
 		st.ServiceManagedDistribution = d.auto
@@ -559,7 +582,7 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !wait && s.ledger.full() {
+	if !wait && s.durable == nil && s.ledger.full() {
 		return ErrBufferFull
 	}
 	r, err := s.prepare(v)
@@ -626,13 +649,40 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 // when wait is set.
 func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 	l := s.ledger
+	d := s.durable
 	for {
 		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
 			return ErrClosed
 		}
-		if l.fits(r.size) {
+		room := l.fits(r.size)
+		if d != nil && (room || r.fn == nil) {
+			// With a spool, a record goes to disk first. One without a
+			// callback may stay there until memory has room; one with a
+			// callback, which cannot outlive the process, waits for room
+			// in memory and for the records waiting on disk, which go
+			// first.
+			if r.fn != nil && d.sp.Backlog() {
+				room = false
+			} else {
+				loaded, err := s.spoolRecord(r, room)
+				switch {
+				case errors.Is(err, spool.ErrFull):
+					room = false
+				case err != nil:
+					l.mu.Unlock()
+					return err
+				case !loaded:
+					size := r.size
+					d.diskOnly(l)
+					l.mu.Unlock()
+					s.free(r)
+					return s.admitted(size)
+				}
+			}
+		}
+		if room {
 			size := r.size // r is the loop's once unlocked
 			r.epoch = l.take(r.size)
 			if s.set.recordTTL > 0 {
@@ -645,10 +695,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 				s.wakeLoop()
 			}
 			l.mu.Unlock()
-			if len(s.hooks.buffered) > 0 {
-				s.hooks.recordBuffered(size)
-			}
-			return nil
+			return s.admitted(size)
 		}
 		if !wait {
 			l.mu.Unlock()
@@ -662,6 +709,34 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// spoolRecord writes r to the spool, asking to keep it in memory when keep
+// is set; it reports whether that was granted. Call with ledger.mu held.
+func (s *Stream[T]) spoolRecord(r *record[T], keep bool) (loaded bool, err error) {
+	seq, loaded, err := s.durable.sp.Append(r.key, r.hashKey, r.data, keep)
+	if err != nil {
+		if errors.Is(err, spool.ErrFull) {
+			return false, err
+		}
+		return false, fmt.Errorf("%w: %w", ErrSpool, err)
+	}
+	r.spoolSeq, r.spooled = seq, true
+	return loaded, nil
+}
+
+// admitted finishes a Put that took a record of size bytes: it tells the
+// hooks, and with SpoolSync negative waits for the spool to be synced.
+func (s *Stream[T]) admitted(size int) error {
+	if len(s.hooks.buffered) > 0 {
+		s.hooks.recordBuffered(size)
+	}
+	if s.durable != nil && s.durable.syncEach {
+		if err := s.durable.sp.Sync(); err != nil {
+			return fmt.Errorf("%w: %w", ErrSpoolNotSynced, err)
+		}
+	}
+	return nil
 }
 
 // wakeLoop tells the loop to look at the inbox, without waiting: a token

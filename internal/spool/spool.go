@@ -9,8 +9,10 @@
 //
 // Durability: Append returns once the record is written to the file, so it
 // survives the process being killed; Sync makes what was appended survive
-// a machine crash too. Settled marks are written by Sync; records settled
-// after the last Sync are replayed (sent again) after a crash.
+// a machine crash too. Settled marks are written as records settle and
+// synced by Sync: after a crash of the process, only records not settled
+// yet are replayed; after a crash of the machine, also those settled since
+// the last Sync.
 package spool
 
 import (
@@ -96,18 +98,20 @@ type Spool struct {
 	opts Options
 	lock *os.File
 
-	mu      sync.Mutex
-	closed  bool
-	segs    []*segment // oldest first
-	active  *segment   // the last of segs, appended to; nil until the first Append
-	w       *os.File   // active's log
-	mm      []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
-	wbuf    []byte
-	nextSeq uint64
-	bytes   int64 // all files
-	live    int
-	rec     Recovery
-	toSync  []*os.File // logs rolled since the last sync
+	mu       sync.Mutex
+	closed   bool
+	segs     []*segment // oldest first
+	active   *segment   // the last of segs, appended to; nil until the first Append
+	w        *os.File   // active's log
+	mm       []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
+	wbuf     []byte
+	nextSeq  uint64
+	bytes    int64 // all files
+	live     int
+	rec      Recovery
+	toSync   []*os.File // logs rolled since the last sync
+	ackDirty []*os.File // ack files written since the last sync
+	ackErr   error      // a failure to write settled marks, for the next Sync
 
 	// allocate reserves a new segment's disk and maps it (mapSegment).
 	allocate func(f *os.File, size int64) ([]byte, error)
@@ -121,6 +125,7 @@ type Spool struct {
 	rbuf   *bufio.Reader
 	rhead  [headerLen]byte
 
+	syncs    int64 // fsync rounds done
 	syncing  bool
 	syncDone chan struct{}
 	synced   uint64 // every record below it is on stable storage
@@ -542,8 +547,9 @@ func (s *Spool) closeReader() {
 }
 
 // Settle marks records as settled: delivered, or reported failed. A
-// segment whose records are all settled is removed. The marks reach the
-// disk at the next Sync.
+// segment whose records are all settled is removed. The marks are written
+// at once (one write per segment touched), so that they survive the
+// process; the next Sync makes them survive a machine crash too.
 func (s *Spool) Settle(seqs ...uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -569,13 +575,29 @@ func (s *Spool) Settle(seqs ...uint64) {
 		}
 		s.dropSegment(i)
 	}
+	// Write the marks now, without waiting for a sync: in the page cache
+	// they survive the process, so that a restart after a crash of the
+	// process re-sends only what was not settled yet.
+	files, err := s.writeAcks()
+	for _, f := range files {
+		if !slices.Contains(s.ackDirty, f) {
+			s.ackDirty = append(s.ackDirty, f)
+		}
+	}
+	if err != nil && s.ackErr == nil {
+		s.ackErr = err
+	}
 }
 
 // dropSegment removes a fully settled segment that is not appended to.
 func (s *Spool) dropSegment(i int) {
 	sg := s.segs[i]
 	if sg.ackFile != nil {
+		if j := slices.Index(s.ackDirty, sg.ackFile); j >= 0 {
+			s.ackDirty = slices.Delete(s.ackDirty, j, j+1)
+		}
 		sg.ackFile.Close()
+		sg.ackFile = nil
 	}
 	s.removeFiles(sg)
 	s.bytes -= sg.disk + sg.ackSize
@@ -626,6 +648,12 @@ func (s *Spool) Sync() error {
 	s.syncDone = make(chan struct{})
 	upto := s.nextSeq
 	files, err := s.writeAcks()
+	files = append(files, s.ackDirty...)
+	s.ackDirty = nil
+	if err == nil {
+		err = s.ackErr
+	}
+	s.ackErr = nil
 	if s.w != nil {
 		files = append(files, s.w)
 	}
@@ -634,7 +662,9 @@ func (s *Spool) Sync() error {
 	s.toSync = nil
 	s.mu.Unlock()
 	for _, f := range files {
-		if e := f.Sync(); e != nil && err == nil {
+		// A file closed meanwhile belonged to a segment removed since:
+		// nothing of it needs to last.
+		if e := f.Sync(); e != nil && !errors.Is(e, os.ErrClosed) && err == nil {
 			err = fmt.Errorf("spool: sync: %w", e)
 		}
 	}
@@ -648,6 +678,7 @@ func (s *Spool) Sync() error {
 	if err == nil {
 		s.synced = max(s.synced, upto)
 	}
+	s.syncs++
 	s.mu.Unlock()
 	return err
 }
@@ -709,13 +740,14 @@ type Stats struct {
 	Records int   // records appended or replayed and not yet settled
 	Bytes   int64 // bytes of all its files
 	Backlog bool  // records wait to be read back
+	Syncs   int64 // rounds of fsync done (each may cover many appends)
 }
 
 // Stats returns a snapshot of the spool.
 func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Records: s.live, Bytes: s.bytes, Backlog: s.unread > 0}
+	return Stats{Records: s.live, Bytes: s.bytes, Backlog: s.unread > 0, Syncs: s.syncs}
 }
 
 // Close syncs the spool, removes the segments that hold no unsettled

@@ -1,0 +1,241 @@
+package inskinesis
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-pkg/inskinesis/internal/spool"
+)
+
+var (
+	// ErrSpoolLocked is returned by NewKinesis when another stream, in this
+	// process or another, uses Config.SpoolDir.
+	ErrSpoolLocked = errors.New("inskinesis: spool directory in use")
+
+	// ErrSpool is returned by Put and its variants when the record could
+	// not be written to the spool (Config.SpoolDir), for example because
+	// the disk is full; the OS error is wrapped too. The record is then not
+	// in the stream, and nothing accepted before is lost. NewKinesis wraps
+	// it when the spool cannot be opened.
+	ErrSpool = errors.New("inskinesis: spool")
+
+	// ErrSpoolNotSynced is returned by Put and its variants, with
+	// Config.SpoolSync negative, when the spool could not be synced to
+	// stable storage after the record was written. Unlike other errors of
+	// Put, the record IS in the stream and will be delivered or reported;
+	// it would only not survive a crash of the machine. The OS error is
+	// wrapped too.
+	ErrSpoolNotSynced = errors.New("inskinesis: spool not synced")
+)
+
+// durable is a stream's spool (Config.SpoolDir): Put writes every record to
+// it before it returns, the loop settles each record in it once its outcome
+// is known, and records that do not fit in memory wait there until the loop
+// reads them back. The loop also reads back, first, what an earlier process
+// left unsettled.
+type durable struct {
+	sp       *spool.Spool
+	syncEach bool // SpoolSync negative: each Put waits for a sync
+	rec      spool.Recovery
+	stop     chan struct{} // ends the periodic syncer
+	synced   chan struct{} // closed when the periodic syncer has ended
+
+	// The Flush epochs of the records waiting on disk only, in the order
+	// they were written (the order the loop reads them back), run-length
+	// coded. Guarded by ledger.mu.
+	epochs []epochRun
+
+	seqs []uint64 // the loop's scratch for Settle
+}
+
+type epochRun struct {
+	epoch uint64
+	n     int
+}
+
+// openDurable opens the spool of set and starts its periodic syncer. The
+// records an earlier process left unsettled count as put in epoch 0 of led.
+func openDurable(set settings, led *ledger) (*durable, error) {
+	sp, err := spool.Open(spool.Options{Dir: set.spoolDir, MaxBytes: set.spoolMaxBytes})
+	if errors.Is(err, spool.ErrLocked) {
+		return nil, fmt.Errorf("%w: %w", ErrSpoolLocked, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrSpool, set.spoolDir, err)
+	}
+	d := &durable{sp: sp, syncEach: set.spoolSync < 0, rec: sp.Recovery(), stop: make(chan struct{}), synced: make(chan struct{})}
+	if n := d.rec.Records; n > 0 {
+		led.pending[0] += int64(n)
+		d.epochs = append(d.epochs, epochRun{epoch: led.epoch, n: n})
+	}
+	if set.spoolSync > 0 {
+		go d.syncEvery(set.spoolSync)
+	} else {
+		close(d.synced)
+	}
+	return d, nil
+}
+
+// syncEvery syncs the spool every interval until close.
+func (d *durable) syncEvery(interval time.Duration) {
+	defer close(d.synced)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			_ = d.sp.Sync() // a failure shows again at the next, and at close
+		case <-d.stop:
+			return
+		}
+	}
+}
+
+// diskOnly counts a record that waits on disk only as put in the ledger's
+// current epoch. Call with ledger.mu held.
+func (d *durable) diskOnly(led *ledger) {
+	led.pending[len(led.pending)-1]++
+	if n := len(d.epochs); n > 0 && d.epochs[n-1].epoch == led.epoch {
+		d.epochs[n-1].n++
+		return
+	}
+	d.epochs = append(d.epochs, epochRun{epoch: led.epoch, n: 1})
+}
+
+// popEpoch returns the epoch of the next record read back from disk. Call
+// with ledger.mu held.
+func (d *durable) popEpoch() uint64 {
+	if len(d.epochs) == 0 {
+		return 0 // cannot happen: every record on disk was counted
+	}
+	e := d.epochs[0].epoch
+	if d.epochs[0].n--; d.epochs[0].n == 0 {
+		d.epochs = d.epochs[1:]
+	}
+	return e
+}
+
+// close stops the syncer and closes the spool: what is still on disk stays
+// for the next stream on the directory. The records that waited on disk
+// only count as finished for Flush, since this stream will not send them.
+func (d *durable) close(led *ledger) error {
+	close(d.stop)
+	<-d.synced
+	led.mu.Lock()
+	for _, run := range d.epochs {
+		for range run.n {
+			led.finish(run.epoch)
+		}
+	}
+	d.epochs = nil
+	led.settleFlushers()
+	led.mu.Unlock()
+	return d.sp.Close()
+}
+
+// refill reads records back from disk while memory has room, and takes
+// them in as Put would have; it reports whether it took any. A record read
+// back carries its encoding only: its value is decoded if a report needs
+// it.
+func (l *loop[T]) refill() bool {
+	d := l.s.durable
+	if d == nil || l.aborted {
+		return false
+	}
+	s := l.s
+	led := s.ledger
+	got := l.refilled[:0]
+	led.mu.Lock()
+	for led.records < led.maxRecords && led.bytes < led.maxBytes {
+		r := s.newRecord()
+		e, err := d.sp.Next(r.data[:0])
+		if err != nil { // io.EOF: nothing waits, or the spool closed
+			s.free(r)
+			break
+		}
+		r.data, r.key, r.hashKey = e.Data, e.Key, e.HashKey
+		r.size = len(r.data) + len(r.key)
+		r.spoolSeq, r.spooled, r.encodedOnly = e.Seq, true, true
+		r.maybeWritten = e.Replay // the process that wrote it may have sent it
+		r.epoch = d.popEpoch()
+		led.records++
+		led.bytes += int64(r.size)
+		got = append(got, r)
+	}
+	led.mu.Unlock()
+	for _, r := range got {
+		l.accept(r)
+	}
+	n := len(got)
+	clear(got)
+	l.refilled = got[:0]
+	return n > 0
+}
+
+// closeDurable closes the spool once the loop has ended.
+func (l *loop[T]) closeDurable() {
+	d := l.s.durable
+	if d == nil {
+		return
+	}
+	if err := d.close(l.s.ledger); err != nil && l.s.hooks.log != nil {
+		l.s.hooks.log.spoolClose(err)
+	}
+}
+
+// backlog reports whether records wait on disk to be read back.
+func (l *loop[T]) backlog() bool {
+	return l.s.durable != nil && !l.aborted && l.s.durable.sp.Backlog()
+}
+
+// settleSpooled removes settled records from the spool.
+func (l *loop[T]) settleSpooled(rs []*record[T]) {
+	d := l.s.durable
+	if d == nil {
+		return
+	}
+	seqs := d.seqs[:0]
+	for _, r := range rs {
+		if r.spooled {
+			seqs = append(seqs, r.spoolSeq)
+		}
+	}
+	if len(seqs) > 0 {
+		d.sp.Settle(seqs...)
+	}
+	d.seqs = seqs[:0]
+}
+
+// value returns r's value for a report. A record read back from the spool
+// has only its encoding: it is decoded now, and reported as a RawRecord
+// when it no longer decodes.
+func (s *Stream[T]) value(r *record[T]) (T, *RawRecord) {
+	if !r.encodedOnly {
+		return r.value, nil
+	}
+	v, err := decodeSafely(s.codec, r.data)
+	if err != nil {
+		return v, &RawRecord{PartitionKey: r.key, ExplicitHashKey: r.hashKey, Data: r.data, Err: err}
+	}
+	return v, nil
+}
+
+func decodeSafely[T any](c Codec[T], data []byte) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decode panicked: %v", p)
+		}
+	}()
+	return c.Decode(data)
+}
+
+// spoolStats fills the spool's part of st.
+func (d *durable) stats(st *Stats) {
+	sst := d.sp.Stats()
+	st.SpoolRecords = sst.Records
+	st.SpoolBytes = sst.Bytes
+	st.Replayed = d.rec.Records
+	st.SpoolCorrupt = d.rec.Corrupt
+	st.SpoolSyncs = sst.Syncs
+}

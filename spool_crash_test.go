@@ -71,7 +71,9 @@ func TestSpoolCrashChild(t *testing.T) {
 		AggregateRecords: os.Getenv(crashAggEnv) == "1",
 		MaxBatchSize:     2000,
 		MaxGroup:         4,
-		Hooks:            []inskinesis.Hook{deliveredHook(func(e inskinesis.RecordUnbuffered) { say("D %s %d %t", e.SequenceNumber, e.SubSequenceNumber, e.MaybeDuplicate) })},
+		Hooks: []inskinesis.Hook{deliveredHook(func(e inskinesis.RecordUnbuffered) {
+			say("D %s %d %t", e.SequenceNumber, e.SubSequenceNumber, e.MaybeDuplicate)
+		})},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -650,6 +650,8 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 	l := s.ledger
 	d := s.durable
+	var spillAfter *time.Timer // with a spool: when a record waiting for memory goes to disk instead
+	spilling := false
 	for {
 		l.mu.Lock()
 		if l.closed {
@@ -657,6 +659,27 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ErrClosed
 		}
 		room := l.fits(r.size)
+		if d != nil && !room && r.fn == nil && wait && !spilling && !d.sp.Backlog() {
+			// Memory is full and nothing waits on disk: wait a little
+			// for room, so that records go to disk when the stream falls
+			// behind, not at every burst (reading them back costs the
+			// loop time).
+			spilling = true
+			if spillAfter == nil {
+				spillAfter = time.NewTimer(spillDelay)
+				defer spillAfter.Stop()
+			}
+			space := l.waitSpace()
+			l.mu.Unlock()
+			select {
+			case <-space:
+				spilling = false
+			case <-spillAfter.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		if d != nil && (room || r.fn == nil) {
 			// With a spool, a record goes to disk first. One without a
 			// callback may stay there until memory has room; one with a
@@ -710,6 +733,10 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 		}
 	}
 }
+
+// spillDelay is how long Put waits for room in memory, with a spool and
+// nothing waiting on disk, before the record waits on disk instead.
+const spillDelay = 10 * time.Millisecond
 
 // spoolRecord writes r to the spool, asking to keep it in memory when keep
 // is set; it reports whether that was granted. Call with ledger.mu held.

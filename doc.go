@@ -63,4 +63,14 @@
 // it sends plain records and takes records without a partition key, and
 // it takes the stream's maximum record size when Config.MaxRecordSize is
 // unset. Stats reports what it found.
+//
+// # Durability
+//
+// Config.SpoolDir keeps every record in an on-disk spool from Put until its
+// outcome is known: Put returns once the record is in the spool file, so a
+// record survives the process being killed (and a machine crash after the
+// next sync, every Config.SpoolSync); a stream started on the directory
+// sends what an earlier process left first, flagged MaybeDuplicate; and
+// records beyond MaxBatchSize or MaxBufferedBytes wait on disk, so that an
+// outage fills the disk, not the heap.
 package inskinesis

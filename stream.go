@@ -245,6 +245,13 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 // ErrRecordTooLarge when data plus key exceed MaxRecordSize. After shutdown
 // began it returns ErrClosed, without encoding the record. A record Put
 // accepted is later delivered or reported on Error.
+//
+// With a spool (Config.SpoolDir), Put returns once the record is in the
+// spool file, and blocks only while the spool is full: records beyond
+// MaxBatchSize or MaxBufferedBytes wait on disk. It returns an error
+// wrapping ErrSpool when the record cannot be written there (a full disk),
+// and, with SpoolSync negative, ErrSpoolNotSynced when the sync after it
+// failed (the record is then in the stream).
 func (s *Stream[T]) Put(record T) error {
 	return s.put(context.Background(), record, nil, true)
 }
@@ -259,7 +266,8 @@ func (s *Stream[T]) PutContext(ctx context.Context, record T) error {
 // TryPut is Put that never waits: when the buffer is full it returns
 // ErrBufferFull at once and the record is not in the stream. When the stream
 // already holds MaxBatchSize records or MaxBufferedBytes bytes, it refuses
-// the record before encoding it.
+// the record before encoding it. With a spool, the buffer is full only when
+// the spool is.
 func (s *Stream[T]) TryPut(record T) error {
 	return s.put(context.Background(), record, nil, false)
 }

@@ -105,6 +105,7 @@ type Spool struct {
 	w        *os.File   // active's log
 	mm       []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
 	wbuf     []byte
+	abuf     []byte // an ack frame being written
 	nextSeq  uint64
 	bytes    int64 // all files
 	live     int
@@ -714,9 +715,9 @@ func (s *Spool) writeAcks() ([]*os.File, error) {
 			}
 			sg.ackFile = f
 		}
-		frame := make([]byte, headerLen, headerLen+len(sg.acks))
-		frame = append(frame, sg.acks...)
+		frame := append(append(s.abuf[:0], make([]byte, headerLen)...), sg.acks...)
 		sealFrame(frame)
+		s.abuf = frame[:0]
 		if _, err := sg.ackFile.Write(frame); err != nil {
 			_ = sg.ackFile.Truncate(sg.ackSize)
 			firstErr = cmpErr(firstErr, err)

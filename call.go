@@ -68,22 +68,20 @@ var (
 			mark(ctx, retry.PhaseBuild)
 			return next.HandleInitialize(ctx, in)
 		})
-	markCredentials = middleware.FinalizeMiddlewareFunc("inskinesis.MarkCredentials",
-		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			mark(ctx, retry.PhaseCredentials)
-			return next.HandleFinalize(ctx, in)
-		})
-	markSign = middleware.FinalizeMiddlewareFunc("inskinesis.MarkSign",
-		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			mark(ctx, retry.PhaseSign)
-			return next.HandleFinalize(ctx, in)
-		})
-	markSent = middleware.FinalizeMiddlewareFunc("inskinesis.MarkSent",
-		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
-			mark(ctx, retry.PhaseSent)
-			return next.HandleFinalize(ctx, in)
-		})
+	markCredentials = finalizeMarker("inskinesis.MarkCredentials", retry.PhaseCredentials)
+	markSign        = finalizeMarker("inskinesis.MarkSign", retry.PhaseSign)
+	markSent        = finalizeMarker("inskinesis.MarkSent", retry.PhaseSent)
 )
+
+// finalizeMarker is a marker of the finalize step: it notes phase p and
+// passes the request on.
+func finalizeMarker(id string, p retry.Phase) middleware.FinalizeMiddleware {
+	return middleware.FinalizeMiddlewareFunc(id,
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			mark(ctx, p)
+			return next.HandleFinalize(ctx, in)
+		})
+}
 
 // addPhaseMarkers places the markers: first of all, around the SDK's
 // credentials retrieval (GetIdentity), and last before the request leaves

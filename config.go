@@ -305,7 +305,7 @@ type Config[T any] struct {
 	SpoolDir string
 
 	// SpoolMaxBytes bounds the disk the spool takes. Default 1 GiB; from
-	// 1 MiB to 2^50.
+	// 1 MiB (and at least twice MaxRecordSize) to 2^50.
 	SpoolMaxBytes int64
 
 	// SpoolSync is how often the spool is synced to stable storage
@@ -368,9 +368,9 @@ const (
 	// maxAggCount bounds AggregationMaxCount: an aggregate of at most 10
 	// MiB holds fewer than 1 Mi records of a few bytes each.
 	maxAggCount = 1 << 20
-	// minSpoolBytes and maxSpoolBytes bound SpoolMaxBytes: below 1 MiB the
-	// spool could not hold one record of the largest stream; 1 PiB is
-	// beyond any disk.
+	// minSpoolBytes and maxSpoolBytes bound SpoolMaxBytes, which must also
+	// be at least twice MaxRecordSize: below 1 MiB a spool is of no use; 1
+	// PiB is beyond any disk.
 	minSpoolBytes = int64(1) << 20
 	maxSpoolBytes = int64(1) << 50
 	// maxRateLimit bounds ShardRateLimit, a percentage of a shard's write
@@ -506,6 +506,11 @@ func (c *Config[T]) resolve() (settings, error) {
 	}
 	if s.spoolMaxBytes == 0 {
 		s.spoolMaxBytes = DefaultSpoolMaxBytes
+	}
+	if s.spoolDir != "" && s.spoolMaxBytes < 2*int64(s.maxRecordSize) {
+		// Two: a record of MaxRecordSize must fit beside what the spool
+		// holds when it is half full.
+		return s, configErr("SpoolMaxBytes", fmt.Sprintf("%d is less than twice MaxRecordSize (%d)", s.spoolMaxBytes, s.maxRecordSize))
 	}
 	if s.spoolSync == 0 {
 		s.spoolSync = DefaultSpoolSync

@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-pkg/inskinesis/internal/spool"
@@ -23,8 +24,9 @@ var (
 	// ErrSpoolNotSynced is returned by Put and its variants, with
 	// Config.SpoolSync negative, when the spool could not be synced to
 	// stable storage after the record was written. Unlike other errors of
-	// Put, the record IS in the stream and will be delivered or reported;
-	// it would only not survive a crash of the machine. The OS error is
+	// Put, the record IS in the stream and will be delivered or reported
+	// (a PutAsync callback still runs; PutSync waits for the outcome); it
+	// would only not survive a crash of the machine. The OS error is
 	// wrapped too.
 	ErrSpoolNotSynced = errors.New("inskinesis: spool not synced")
 )
@@ -46,7 +48,8 @@ type durable struct {
 	// coded. Guarded by ledger.mu.
 	epochs []epochRun
 
-	seqs []uint64 // the loop's scratch for Settle
+	seqs []uint64     // the loop's scratch for Settle
+	lost atomic.Int64 // records that could not be read back
 }
 
 type epochRun struct {
@@ -150,6 +153,20 @@ func (l *loop[T]) refill() bool {
 	for led.records < led.maxRecords && led.bytes < led.maxBytes {
 		r := s.newRecord()
 		e, err := d.sp.Next(r.data[:0])
+		var lost *spool.LostError
+		if errors.As(err, &lost) {
+			// Never silent: counted, logged; they no longer hold Flush.
+			s.free(r)
+			d.lost.Add(int64(lost.Records))
+			for range lost.Records {
+				led.finish(d.popEpoch())
+			}
+			led.settleFlushers()
+			if s.hooks.log != nil {
+				s.hooks.log.spoolLost(lost)
+			}
+			continue
+		}
 		if err != nil { // io.EOF: nothing waits, or the spool closed
 			s.free(r)
 			break
@@ -158,6 +175,10 @@ func (l *loop[T]) refill() bool {
 		r.size = len(r.data) + len(r.key)
 		r.spoolSeq, r.spooled, r.encodedOnly = e.Seq, true, true
 		r.maybeWritten = e.Replay // the process that wrote it may have sent it
+		r.replayed = e.Replay
+		if e.Born != 0 {
+			r.born = time.Unix(0, e.Born)
+		}
 		r.epoch = d.popEpoch()
 		led.records++
 		led.bytes += int64(r.size)
@@ -165,6 +186,9 @@ func (l *loop[T]) refill() bool {
 	}
 	led.mu.Unlock()
 	for _, r := range got {
+		if r.replayed && len(s.hooks.buffered) > 0 {
+			s.hooks.recordBuffered(r.size) // Put took it in an earlier process
+		}
 		l.accept(r)
 	}
 	n := len(got)
@@ -173,14 +197,15 @@ func (l *loop[T]) refill() bool {
 	return n > 0
 }
 
-// closeDurable closes the spool once the loop has ended.
-func (l *loop[T]) closeDurable() {
-	d := l.s.durable
+// closeDurable closes the spool once the loop and the callbacks have ended
+// (from stopped), so that a Close that gave up does not wait for the disk.
+func (s *Stream[T]) closeDurable() {
+	d := s.durable
 	if d == nil {
 		return
 	}
-	if err := d.close(l.s.ledger); err != nil && l.s.hooks.log != nil {
-		l.s.hooks.log.spoolClose(err)
+	if err := d.close(s.ledger); err != nil && s.hooks.log != nil {
+		s.hooks.log.spoolClose(err)
 	}
 }
 
@@ -238,4 +263,5 @@ func (d *durable) stats(st *Stats) {
 	st.Replayed = d.rec.Records
 	st.SpoolCorrupt = d.rec.Corrupt
 	st.SpoolSyncs = sst.Syncs
+	st.SpoolLost = d.lost.Load()
 }

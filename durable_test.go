@@ -118,6 +118,7 @@ func TestSpoolFullBlocksPut(t *testing.T) {
 	s := newTestStream(t, f, func(c *Config[event]) {
 		c.SpoolDir = dir
 		c.SpoolMaxBytes = 1 << 20
+		c.MaxRecordSize = 64 << 10
 		c.MaxBatchSize = 10
 		c.RetryCount = 1 << 20
 	})
@@ -209,6 +210,7 @@ func TestSpoolReplay(t *testing.T) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	assert.Len(t, h.buffered, len(left)+10, "replayed records count as buffered too")
 	dup := 0
 	for _, e := range h.unbuffered {
 		require.NoError(t, e.Err)
@@ -246,6 +248,37 @@ func TestSpoolReplayReportsWhatItCannotDecode(t *testing.T) {
 	assert.Equal(t, []byte("not json"), raw[0].Data)
 	assert.Error(t, raw[0].Err)
 	assert.Empty(t, segments(t, dir), "reported records leave the spool")
+}
+
+// TestSpoolRecordTTLCountsTheWaitOnDisk: a record's RecordTTL runs from
+// Put, also while it waits on disk for room in memory.
+func TestSpoolRecordTTLCountsTheWaitOnDisk(t *testing.T) {
+	const ttl = 50 * time.Millisecond
+	f := newFake(10)
+	f.block = make(chan struct{})
+	f.started = make(chan struct{}, 16)
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.SpoolDir = t.TempDir()
+		c.MaxBatchSize = 1
+		c.RecordTTL = ttl
+		c.FlushInterval = time.Millisecond
+	})
+	errs := drainErrors(s)
+	require.NoError(t, s.Put(event{ID: 0, Key: "a"}))
+	<-f.started // in flight, held by the client
+	for i := 1; i <= 3; i++ {
+		require.NoError(t, s.Put(event{ID: i, Key: "a"})) // on disk: memory holds one
+	}
+	time.Sleep(2 * ttl) // not synchronisation: the records must grow older than their TTL
+	close(f.block)
+	s.FlushAndStopStreaming()
+	var expired []event
+	for _, pe := range errs() {
+		assert.ErrorIs(t, pe, ErrRecordExpired)
+		expired = append(expired, pe.Records...)
+	}
+	assert.ElementsMatch(t, []event{{ID: 1, Key: "a"}, {ID: 2, Key: "a"}, {ID: 3, Key: "a"}}, expired,
+		"the records that waited on disk past their TTL expired")
 }
 
 func TestSpoolLocked(t *testing.T) {
@@ -296,6 +329,7 @@ func TestSpoolConfig(t *testing.T) {
 	}{
 		{"SpoolMaxBytes below 1 MiB", func(c *Config[event]) { c.SpoolDir = t.TempDir(); c.SpoolMaxBytes = 1000 }, "SpoolMaxBytes"},
 		{"SpoolMaxBytes above 2^50", func(c *Config[event]) { c.SpoolDir = t.TempDir(); c.SpoolMaxBytes = 1 << 51 }, "SpoolMaxBytes"},
+		{"SpoolMaxBytes below twice MaxRecordSize", func(c *Config[event]) { c.SpoolDir = t.TempDir(); c.SpoolMaxBytes = 3 << 20; c.MaxRecordSize = 2 << 20 }, "SpoolMaxBytes"},
 		{"SpoolSync above an hour", func(c *Config[event]) { c.SpoolDir = t.TempDir(); c.SpoolSync = 2 * time.Hour }, "SpoolSync"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -125,6 +125,11 @@ func (g *logger) spoolClose(err error) {
 	g.l.LogAttrs(context.Background(), slog.LevelError, "inskinesis: closing the spool failed", slog.String("error", err.Error()))
 }
 
+// spoolLost reports records the spool could not read back.
+func (g *logger) spoolLost(err error) {
+	g.l.LogAttrs(context.Background(), slog.LevelError, "inskinesis: records in the spool could not be read back and are lost", slog.String("error", err.Error()))
+}
+
 // summaryUnreadable warns that the stream summary could not be read, so
 // that an AUTO stream would go unnoticed.
 func (g *logger) summaryUnreadable(err error) {

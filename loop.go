@@ -111,7 +111,6 @@ func (l *loop[T]) run() {
 	defer l.s.cbs.close() // after the last push: the callbacks may end once run out
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
-	defer l.closeDurable() // first: before Close and Done learn the loop ended
 	s := l.s
 	var snapc chan snapResult
 	if l.stage != nil {

@@ -50,6 +50,7 @@ type record[T any] struct {
 	spoolSeq    uint64 // its place in the spool, to settle it
 	spooled     bool   // it is in the spool
 	encodedOnly bool   // read back from the spool: value not decoded
+	replayed    bool   // left in the spool by an earlier process
 }
 
 // maxPooledData bounds the encoding buffer a pooled record keeps, so that a

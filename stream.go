@@ -308,7 +308,7 @@ func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
 	w.wg.Add(len(records))
 	for i, v := range records {
 		err := s.putDirect(ctx, v, func(r Result[T]) { w.set(i, r) })
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrSpoolNotSynced) { // not synced: taken all the same, its outcome comes
 			w.set(i, Result[T]{Record: v, Err: &PutError[T]{Records: []T{v}, Code: "Rejected", Err: err}})
 		}
 	}
@@ -458,6 +458,7 @@ func (s *Stream[T]) giveUpCallbacks() {
 
 // stopped runs once the loop and the callback goroutine have both ended.
 func (s *Stream[T]) stopped() {
+	s.closeDurable()
 	s.cancel()
 	if s.idle != nil {
 		s.idle()
@@ -524,13 +525,16 @@ type Stats struct {
 	// reported failed not yet (in memory, or waiting on disk for room),
 	// and the bytes of its files; the records an earlier process left in
 	// it that this stream replayed (sent again, MaybeDuplicate) at start;
-	// the corrupt stretches of its files it skipped then; and the rounds of
-	// fsync done (concurrent Puts with SpoolSync negative share one).
+	// the corrupt stretches of its files it skipped then; the rounds of
+	// fsync done (concurrent Puts with SpoolSync negative share one); and
+	// the records that could not be read back from disk because a spool
+	// file changed under the stream (logged at Error; they are lost).
 	SpoolRecords int
 	SpoolBytes   int64
 	Replayed     int
 	SpoolCorrupt int
 	SpoolSyncs   int64
+	SpoolLost    int64
 }
 
 type counters struct {
@@ -600,7 +604,9 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 	r.fn = fn
 	r.direct = direct
 	if err := s.admit(ctx, r, wait); err != nil {
-		s.free(r)
+		if !errors.Is(err, ErrSpoolNotSynced) { // then the stream has the record
+			s.free(r)
+		}
 		return err
 	}
 	return nil
@@ -716,7 +722,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 		if room {
 			size := r.size // r is the loop's once unlocked
 			r.epoch = l.take(r.size)
-			if s.set.recordTTL > 0 {
+			if s.set.recordTTL > 0 && r.born.IsZero() {
 				r.born = time.Now()
 			}
 			// The loop takes the whole inbox under this same lock, so
@@ -749,7 +755,10 @@ const spillDelay = 10 * time.Millisecond
 // spoolRecord writes r to the spool, asking to keep it in memory when keep
 // is set; it reports whether that was granted. Call with ledger.mu held.
 func (s *Stream[T]) spoolRecord(r *record[T], keep bool) (loaded bool, err error) {
-	seq, loaded, err := s.durable.sp.Append(r.key, r.hashKey, r.data, keep)
+	// The time it was put goes with it, for RecordTTL and Result.Buffered
+	// when it is read back from disk, in this process or after a restart.
+	r.born = time.Now()
+	seq, loaded, err := s.durable.sp.AppendAt(r.key, r.hashKey, r.data, r.born.UnixNano(), keep)
 	if err != nil {
 		if errors.Is(err, spool.ErrFull) {
 			return false, err
@@ -767,7 +776,9 @@ func (s *Stream[T]) admitted(size int) error {
 		s.hooks.recordBuffered(size)
 	}
 	if s.durable != nil && s.durable.syncEach {
-		if err := s.durable.sp.Sync(); err != nil {
+		// A spool closed meanwhile was synced by its close, after the
+		// record was delivered.
+		if err := s.durable.sp.Sync(); err != nil && !errors.Is(err, spool.ErrClosed) {
 			return fmt.Errorf("%w: %w", ErrSpoolNotSynced, err)
 		}
 	}

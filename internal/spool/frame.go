@@ -13,7 +13,9 @@ import (
 // The magic lets a reader find the next frame after a corrupt one. A record
 // frame's payload is
 //
-//	| seq (uvarint) | key length (uvarint) | key | hash key length (uvarint) | hash key | data |
+//	| seq (uvarint) | born (uvarint) | key length (uvarint) | key | hash key length (uvarint) | hash key | data |
+//
+// where born is when the record was put, in Unix nanoseconds (0: unknown),
 //
 // and an ack frame's payload is a list of record offsets within the segment
 // (seq - first seq of the segment), each an uvarint.
@@ -25,7 +27,7 @@ const (
 
 // FrameOverhead is the most bytes a record takes on disk beyond its key,
 // hash key and data: the frame header and the largest uvarints.
-const FrameOverhead = headerLen + 3*binary.MaxVarintLen64
+const FrameOverhead = headerLen + 4*binary.MaxVarintLen64
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -41,10 +43,11 @@ func sealFrame(buf []byte) {
 }
 
 // appendRecord appends a whole record frame to dst.
-func appendRecord(dst []byte, seq uint64, key, hashKey string, data []byte) []byte {
+func appendRecord(dst []byte, seq uint64, born int64, key, hashKey string, data []byte) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, headerLen)...)
 	dst = binary.AppendUvarint(dst, seq)
+	dst = binary.AppendUvarint(dst, uint64(born))
 	dst = binary.AppendUvarint(dst, uint64(len(key)))
 	dst = append(dst, key...)
 	dst = binary.AppendUvarint(dst, uint64(len(hashKey)))
@@ -55,22 +58,27 @@ func appendRecord(dst []byte, seq uint64, key, hashKey string, data []byte) []by
 }
 
 // parseRecord reads a record frame's payload. data aliases payload.
-func parseRecord(payload []byte) (seq uint64, key, hashKey string, data []byte, err error) {
+func parseRecord(payload []byte) (seq uint64, born int64, key, hashKey string, data []byte, err error) {
 	p := payload
 	seq, n := binary.Uvarint(p)
 	if n <= 0 {
-		return 0, "", "", nil, errCorrupt
+		return 0, 0, "", "", nil, errCorrupt
+	}
+	p = p[n:]
+	b, n := binary.Uvarint(p)
+	if n <= 0 {
+		return 0, 0, "", "", nil, errCorrupt
 	}
 	p = p[n:]
 	k, p, ok := lenPrefixed(p)
 	if !ok {
-		return 0, "", "", nil, errCorrupt
+		return 0, 0, "", "", nil, errCorrupt
 	}
 	h, p, ok := lenPrefixed(p)
 	if !ok {
-		return 0, "", "", nil, errCorrupt
+		return 0, 0, "", "", nil, errCorrupt
 	}
-	return seq, string(k), string(h), p, nil
+	return seq, int64(b), string(k), string(h), p, nil
 }
 
 func lenPrefixed(p []byte) (field, rest []byte, ok bool) {

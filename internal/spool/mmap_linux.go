@@ -23,7 +23,12 @@ func mapSegment(f *os.File, size int64) ([]byte, error) {
 	}
 	mm, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
-		return nil, nil // fall back to write(2) on the reserved file
+		// Fall back to write(2): the file must then hold only what was
+		// written, or a reader would take the reserved zeros for frames.
+		if err := f.Truncate(0); err != nil {
+			return nil, err
+		}
+		return nil, nil
 	}
 	return mm, nil
 }

@@ -43,6 +43,9 @@ var (
 	ErrFull = errors.New("spool: full")
 	// ErrLocked is returned by Open when another Spool holds the directory.
 	ErrLocked = errors.New("spool: directory in use by another process or stream")
+	// ErrTooLarge is returned by Append for a record that could never fit
+	// in the spool (larger than MaxBytes, or than a frame may be).
+	ErrTooLarge = errors.New("spool: record larger than the spool")
 	// ErrClosed is returned by methods of a closed Spool.
 	ErrClosed = errors.New("spool: closed")
 )
@@ -59,6 +62,20 @@ type Options struct {
 	SegmentBytes int64
 }
 
+// LostError is returned by Next when records could not be read back: their
+// segment file changed under the spool (something else wrote to it, or the
+// disk failed). They are counted as settled.
+type LostError struct {
+	Records int
+	Err     error
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("spool: %d records could not be read back: %v", e.Records, e.Err)
+}
+
+func (e *LostError) Unwrap() error { return e.Err }
+
 // Recovery says what Open found in the directory.
 type Recovery struct {
 	Records      int   // unsettled records, to be read back first
@@ -72,6 +89,7 @@ type Recovery struct {
 // Entry is a record read back from the spool.
 type Entry struct {
 	Seq     uint64 // its position in the spool, for Settle
+	Born    int64  // when it was put, in Unix nanoseconds; 0: not given
 	Key     string
 	HashKey string
 	Data    []byte
@@ -87,6 +105,7 @@ type segment struct {
 	live    int      // records not yet settled
 	end     int64    // where its valid frames end (the reader stops there)
 	offs    []uint32 // replayed segments: where the unsettled records start
+	unread  int      // its records not yet handed back by Next
 	replay  bool
 	acks    []byte // ack payload not yet written
 	ackFile *os.File
@@ -118,13 +137,15 @@ type Spool struct {
 	allocate func(f *os.File, size int64) ([]byte, error)
 
 	// reader: the next record to hand back
-	unread int // records appended or replayed and not yet handed back
-	rseg   int // index into segs
-	ridx   int // in a replayed segment: index into offs
-	roff   int64
-	rfile  *os.File
-	rbuf   *bufio.Reader
-	rhead  [headerLen]byte
+	unread   int // records appended or replayed and not yet handed back
+	rseg     int // index into segs
+	ridx     int // in a replayed segment: index into offs
+	roff     int64
+	rfile    *os.File // a reader on rfileSeg's log, positioned at rfilePos
+	rfileSeg *segment
+	rfilePos int64
+	rbuf     *bufio.Reader
+	rhead    [headerLen]byte
 
 	syncs    int64 // fsync rounds done
 	syncing  bool
@@ -235,7 +256,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 	}
 	records := map[uint64]bool{}
 	end := scan(b, func(at int, p []byte) {
-		seq, key, hk, data, err := parseRecord(p)
+		seq, _, key, hk, data, err := parseRecord(p)
 		if err != nil || seq < first || seq-first > uint64(len(b)) {
 			s.rec.Corrupt++
 			s.rec.CorruptBytes += int64(len(p) + headerLen)
@@ -279,6 +300,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 	sg.size = int64(end)
 	sg.disk = int64(end)
 	sg.end = int64(end)
+	sg.unread = len(sg.offs)
 	return sg, nil
 }
 
@@ -293,8 +315,8 @@ func nonZeroLen(b []byte) int {
 }
 
 // frameSize is the size of the record frame appendRecord writes.
-func frameSize(seq uint64, key, hashKey string, data []byte) int64 {
-	return int64(headerLen + uvarintLen(seq) + uvarintLen(uint64(len(key))) + len(key) +
+func frameSize(seq uint64, born int64, key, hashKey string, data []byte) int64 {
+	return int64(headerLen + uvarintLen(seq) + uvarintLen(uint64(born)) + uvarintLen(uint64(len(key))) + len(key) +
 		uvarintLen(uint64(len(hashKey))) + len(hashKey) + len(data))
 }
 
@@ -310,6 +332,9 @@ func uvarintLen(v uint64) int {
 // roll starts a new segment at nextSeq, room for a frame of n bytes, and
 // finishes the one appended to so far. Call with mu held.
 func (s *Spool) roll(n int64) error {
+	// Give back what the segment appended to so far reserved and did not
+	// use, before counting the room the next one needs.
+	s.finishActive()
 	size := max(s.opts.SegmentBytes, n)
 	if s.bytes+size > s.opts.MaxBytes {
 		return ErrFull
@@ -333,7 +358,6 @@ func (s *Spool) roll(n int64) error {
 	if mm != nil {
 		sg.disk = size
 	}
-	s.finishActive()
 	s.active, s.w, s.mm = sg, f, mm
 	s.segs = append(s.segs, sg)
 	s.bytes += sg.disk
@@ -371,14 +395,20 @@ func (s *Spool) finishActive() {
 // with ErrFull, and a failure to write or to reserve disk (a full disk)
 // with the OS error; neither leaves anything of the record behind.
 func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64, loaded bool, err error) {
+	return s.AppendAt(key, hashKey, data, 0, keep)
+}
+
+// AppendAt is Append that also keeps when the record was put (born, in Unix
+// nanoseconds), which Next hands back.
+func (s *Spool) AppendAt(key, hashKey string, data []byte, born int64, keep bool) (seq uint64, loaded bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, false, ErrClosed
 	}
-	n := frameSize(s.nextSeq, key, hashKey, data)
-	if n > headerLen+maxFrameLen {
-		return 0, false, fmt.Errorf("spool: a record of %d bytes is larger than a frame may be", n)
+	n := frameSize(s.nextSeq, born, key, hashKey, data)
+	if n > headerLen+maxFrameLen || n > s.opts.MaxBytes {
+		return 0, false, fmt.Errorf("%w: a record of %d bytes on disk", ErrTooLarge, n)
 	}
 	sg := s.active
 	switch {
@@ -391,12 +421,12 @@ func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64,
 		sg = s.active
 	}
 	if s.mm != nil {
-		appendRecord(s.mm[sg.size:sg.size:sg.size+n], s.nextSeq, key, hashKey, data)
+		appendRecord(s.mm[sg.size:sg.size:sg.size+n], s.nextSeq, born, key, hashKey, data)
 	} else {
 		if s.bytes+n > s.opts.MaxBytes {
 			return 0, false, ErrFull
 		}
-		s.wbuf = appendRecord(s.wbuf[:0], s.nextSeq, key, hashKey, data)
+		s.wbuf = appendRecord(s.wbuf[:0], s.nextSeq, born, key, hashKey, data)
 		if _, err := s.w.WriteAt(s.wbuf, sg.size); err != nil {
 			// Leave no partial frame behind: a later frame must not
 			// follow garbage.
@@ -422,6 +452,7 @@ func (s *Spool) Append(key, hashKey string, data []byte, keep bool) (seq uint64,
 		return seq, true, nil
 	}
 	s.unread++
+	sg.unread++
 	return seq, false, nil
 }
 
@@ -463,14 +494,21 @@ func (s *Spool) Next(dst []byte) (Entry, error) {
 		e, n, err := s.readAt(sg, off, dst)
 		if err != nil {
 			// The file changed under us since it was written or checked:
-			// skip the rest of this segment rather than stall.
+			// the rest of this segment cannot be read. Count its records
+			// lost, settled, so that nothing waits for them.
+			lost := sg.unread
 			s.rec.Corrupt++
 			s.roff, s.ridx = sg.end, len(sg.offs)
 			s.closeReader()
-			continue
+			s.unread -= lost
+			sg.unread = 0
+			sg.live -= lost
+			s.live -= lost
+			return Entry{}, &LostError{Records: lost, Err: err}
 		}
 		s.roff = off + n
 		s.unread--
+		sg.unread--
 		e.Replay = sg.replay
 		return e, nil
 	}
@@ -492,15 +530,15 @@ func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error)
 		if int64(l) > sg.size-off-headerLen {
 			return Entry{}, 0, errCorrupt
 		}
-		seq, key, hk, data, err := parseRecord(s.mm[off+headerLen : off+headerLen+int64(l)])
+		seq, born, key, hk, data, err := parseRecord(s.mm[off+headerLen : off+headerLen+int64(l)])
 		if err != nil {
 			return Entry{}, 0, err
 		}
 		start := len(dst)
 		dst = append(dst, data...)
-		return Entry{Seq: seq, Key: key, HashKey: hk, Data: dst[start:]}, int64(headerLen + l), nil
+		return Entry{Seq: seq, Born: born, Key: key, HashKey: hk, Data: dst[start:]}, int64(headerLen + l), nil
 	}
-	if s.rfile != nil && s.roff != off {
+	if s.rfile != nil && (s.rfileSeg != sg || s.rfilePos != off) {
 		s.closeReader()
 	}
 	if s.rfile == nil {
@@ -512,7 +550,7 @@ func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error)
 			f.Close()
 			return Entry{}, 0, err
 		}
-		s.rfile = f
+		s.rfile, s.rfileSeg, s.rfilePos = f, sg, off
 		if s.rbuf == nil {
 			s.rbuf = bufio.NewReaderSize(f, 64<<10)
 		} else {
@@ -535,14 +573,15 @@ func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error)
 	if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(s.rhead[8:]) {
 		return Entry{}, 0, errCorrupt
 	}
-	seq, key, hk, data, err := parseRecord(payload)
+	seq, born, key, hk, data, err := parseRecord(payload)
 	if err != nil {
 		return Entry{}, 0, err
 	}
 	// Move the data to the front of dst's new room, so that the entry's
 	// data is the bytes appended to dst.
 	n := copy(dst[start:], data)
-	return Entry{Seq: seq, Key: key, HashKey: hk, Data: dst[start : start+n]}, int64(headerLen + l), nil
+	s.rfilePos = off + int64(headerLen+l)
+	return Entry{Seq: seq, Born: born, Key: key, HashKey: hk, Data: dst[start : start+n]}, int64(headerLen + l), nil
 }
 
 func (s *Spool) closeReader() {

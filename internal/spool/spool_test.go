@@ -148,7 +148,7 @@ func TestTornTailTruncated(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	require.Len(t, logs, 1)
 	// Half a frame: the process died while writing it.
-	frame := appendRecord(nil, 5, "k5", "", []byte("data-5"))
+	frame := appendRecord(nil, 5, 0, "k5", "", []byte("data-5"))
 	f, err := os.OpenFile(logs[0], os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = f.Write(frame[:len(frame)-3])
@@ -172,7 +172,7 @@ func TestCorruptFrameSkipped(t *testing.T) {
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	b, err := os.ReadFile(logs[0])
 	require.NoError(t, err)
-	frameLen := len(appendRecord(nil, 0, "k0", "", []byte("data-0")))
+	frameLen := len(appendRecord(nil, 0, 0, "k0", "", []byte("data-0")))
 	b[2*frameLen+headerLen+3] ^= 0xff // a byte of the third record
 	require.NoError(t, os.WriteFile(logs[0], b, 0o644))
 
@@ -240,12 +240,21 @@ func TestWritePathWithoutMapping(t *testing.T) {
 	seqs := appendN(t, s, 0, 10, false)
 	got, _ := readAll(t, s)
 	assert.Equal(t, want(0, 10), got)
+	// A record kept in memory moves the reader past it: the next one read
+	// back is the one after it, not it again.
+	_, loaded, err := s.Append("kept", "", []byte("in memory"), true)
+	require.NoError(t, err)
+	require.True(t, loaded)
+	_, _, err = s.Append("after", "", []byte("on disk"), false)
+	require.NoError(t, err)
+	got, _ = readAll(t, s)
+	assert.Equal(t, []string{"after=on disk"}, got)
 	s.Settle(seqs[:5]...)
 	require.NoError(t, s.Close())
 	s = open(t, dir, Options{})
 	defer s.Close()
 	got, _ = readAll(t, s)
-	assert.Equal(t, want(5, 5), got)
+	assert.Equal(t, append(want(5, 5), "kept=in memory", "after=on disk"), got)
 }
 
 func TestKilledMidFrame(t *testing.T) {
@@ -254,7 +263,7 @@ func TestKilledMidFrame(t *testing.T) {
 	s := open(t, dir, Options{})
 	appendN(t, s, 0, 3, true)
 	s.mu.Lock()
-	frame := appendRecord(nil, 3, "k3", "", []byte("data-3"))
+	frame := appendRecord(nil, 3, 0, "k3", "", []byte("data-3"))
 	copy(s.mm[s.active.size:], frame[:len(frame)-4])
 	s.mu.Unlock()
 	require.NoError(t, s.Sync())
@@ -270,6 +279,44 @@ func TestKilledMidFrame(t *testing.T) {
 	assert.Equal(t, int64(len(frame)-4), rec.TornBytes)
 	got, _ := readAll(t, s2)
 	assert.Equal(t, want(0, 3), got)
+}
+
+func TestBornKeptAndTooLarge(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{MaxBytes: 4096})
+	_, _, err := s.AppendAt("k", "", []byte("x"), 1234567890123, false)
+	require.NoError(t, err)
+	_, _, err = s.Append("k", "", make([]byte, 5000), false)
+	assert.ErrorIs(t, err, ErrTooLarge, "a record larger than the spool can never fit")
+	_, es := readAll(t, s)
+	require.Len(t, es, 1)
+	assert.Equal(t, int64(1234567890123), es[0].Born)
+	require.NoError(t, s.Close())
+	s = open(t, dir, Options{MaxBytes: 4096})
+	defer s.Close()
+	_, es = readAll(t, s)
+	require.Len(t, es, 1)
+	assert.Equal(t, int64(1234567890123), es[0].Born, "replayed with the time it was put")
+}
+
+func TestFileChangedUnderTheReader(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	defer s.Close()
+	s.allocate = func(*os.File, int64) ([]byte, error) { return nil, nil }
+	appendN(t, s, 0, 3, false)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.Len(t, logs, 1)
+	require.NoError(t, os.WriteFile(logs[0], make([]byte, 300), 0o644))
+	_, err := s.Next(nil)
+	var lost *LostError
+	require.ErrorAs(t, err, &lost)
+	assert.Equal(t, 3, lost.Records)
+	st := s.Stats()
+	assert.Zero(t, st.Records, "lost records no longer count")
+	assert.False(t, st.Backlog)
+	_, err = s.Next(nil)
+	assert.ErrorIs(t, err, io.EOF)
 }
 
 func TestLocked(t *testing.T) {

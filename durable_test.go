@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -279,6 +280,43 @@ func TestSpoolRecordTTLCountsTheWaitOnDisk(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []event{{ID: 1, Key: "a"}, {ID: 2, Key: "a"}, {ID: 3, Key: "a"}}, expired,
 		"the records that waited on disk past their TTL expired")
+}
+
+// TestSpoolNotSyncedKeepsTheRecord: with SpoolSync negative, a Put whose
+// sync fails returns ErrSpoolNotSynced, and its record is still delivered
+// (PutSync waits for the outcome, a PutAsync callback runs).
+func TestSpoolNotSyncedKeepsTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	// The first segment's settled marks cannot be written: a directory is
+	// in the way, so every sync fails.
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "00000000000000000000.ack"), 0o755))
+	f := newFake(11)
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.SpoolDir = dir
+		c.SpoolSync = -1
+	})
+	notSynced := 0
+	for i := range 20 {
+		err := s.Put(event{ID: i, Key: "k"})
+		if err != nil {
+			require.ErrorIs(t, err, ErrSpoolNotSynced)
+			notSynced++
+		}
+		if i == 0 {
+			require.NoError(t, s.Flush(context.Background())) // settled: its mark cannot be written
+		}
+	}
+	require.Positive(t, notSynced, "the syncs failed")
+	got := make(chan Result[event], 1)
+	err := s.PutAsync(context.Background(), event{ID: 20, Key: "k"}, func(r Result[event]) { got <- r })
+	if err != nil {
+		require.ErrorIs(t, err, ErrSpoolNotSynced)
+	}
+	res := s.PutSync(context.Background(), event{ID: 21, Key: "k"})
+	require.NoError(t, res[0].Err, "PutSync waits for the outcome of a record it could not sync")
+	require.NoError(t, (<-got).Err, "the callback of a record it could not sync runs")
+	s.FlushAndStopStreaming()
+	assert.Len(t, storedIDs(t, f), 22, "every record was delivered")
 }
 
 func TestSpoolLocked(t *testing.T) {

@@ -308,25 +308,23 @@ func (l *loop[T]) landed(r *record[T]) {
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		// When the map has not moved since the prediction, nothing
-		// explains where the aggregate landed: a reshard not listed yet,
-		// or a service that places records itself (AUTO) while the
-		// summary cannot be read. Plain records are safe either way.
-		l.verify(r, sh, r.snap == st.snap)
+		l.verify(r, sh)
 		return
 	}
 	st.unverified = append(st.unverified, r)
 }
 
 // verify delivers aggregate r if every record in it is inside sh, and sends
-// them again otherwise. solo sends them as plain records: when the map does
-// not know the shard r landed on, or does not explain why r landed there,
-// aggregating them again could go astray again.
-func (l *loop[T]) verify(r *record[T], sh shardmap.Shard, solo bool) {
+// them again otherwise, as plain records: an aggregate lands astray after a
+// reshard the map may not list yet, or on a stream whose service places
+// records itself (AUTO) while its summary cannot be read, and aggregating
+// the records again could send them astray again, each time costing an
+// attempt, until their retries run out. A plain record is safe either way.
+func (l *loop[T]) verify(r *record[T], sh shardmap.Shard) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
-			r.solo = solo
+			r.solo = true
 			r.maybeWritten = true
 			l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
 				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
@@ -417,7 +415,7 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
-		l.verify(r, sh, !ok)
+		l.verify(r, sh)
 	}
 }
 

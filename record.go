@@ -41,7 +41,8 @@ type record[T any] struct {
 
 	// With a shard stage (aggregation or a shard rate limit).
 	children []*record[T]       // an aggregate when not empty: the records packed in it
-	hash     hashkey.Uint128    // the hash key that routes the record
+	hash     hashkey.Uint128    // the hash key that routes the record, once hashed
+	hashed   bool               // hash is set (by Put, or by the stage for records read back from a spool)
 	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
 	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
 	solo     bool               // send as a plain record, never in an aggregate

@@ -162,8 +162,12 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 		return
 	}
 	if r.snap != st.snap {
-		// Keys were checked by Put, so the hash key parses.
-		r.hash, _ = hashkey.ForRecord(r.key, r.hashKey)
+		if !r.hashed {
+			// Read back from a spool. Keys were checked by Put, so the
+			// hash key parses.
+			r.hash, _ = hashkey.ForRecord(r.key, r.hashKey)
+			r.hashed = true
+		}
 		r.snap = st.snap
 		sh, ok := st.snap.Lookup(r.hash)
 		if !ok { // a gap in the map, mid-reshard: send it as it is

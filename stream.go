@@ -104,6 +104,9 @@ type Stream[T any] struct {
 	partitioner Partitioner[T]
 	hashKey     func(T) string
 	client      PutRecordsAPI
+	// routed: a shard stage predicts each record's shard, so Put computes
+	// the record's hash key on the caller's goroutine, not the loop's.
+	routed bool
 
 	ledger  *ledger
 	inbox   []*record[T]              // records admitted by Put, for the loop; guarded by ledger.mu
@@ -213,6 +216,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if err != nil {
 			return nil, err
 		}
+		s.routed = true
 	}
 	if set.spoolDir != "" {
 		if s.durable, err = openDurable(set, s.ledger); err != nil {
@@ -637,9 +641,11 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		stage = ErrInvalidHashKey
 		hk := s.hashKey(v)
 		if hk != "" {
-			if _, err := hashkey.Parse(hk); err != nil {
+			h, err := hashkey.Parse(hk)
+			if err != nil {
 				return r, fmt.Errorf("%w: %q is not a decimal number from 0 to 2^128-1", ErrInvalidHashKey, hk)
 			}
+			r.hash, r.hashed = h, true
 		}
 		r.hashKey = hk
 	}
@@ -647,6 +653,9 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	if r.size > s.set.maxRecordSize {
 		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
+	}
+	if s.routed && !r.hashed {
+		r.hash, r.hashed = hashkey.Of(key), true
 	}
 	r.value = v
 	r.key = key

@@ -104,9 +104,13 @@ type Builder struct {
 	ehkTable []string
 	// tablesLen is the encoded length of both key tables.
 	tablesLen int
-	// records holds the encoded "records" fields (tag, length, Record).
-	records []byte
-	count   int
+	// records holds the encoded "records" fields (tag, length, Record);
+	// recordsLen is their length, which Reserve counts without writing
+	// them (reserved then says so, and Build and Single refuse).
+	records    []byte
+	recordsLen int
+	reserved   bool
+	count      int
 
 	// The first record, which routes the aggregate and which the caller
 	// sends raw when it is alone.
@@ -148,7 +152,7 @@ func (b *Builder) EncodedLen() int {
 	if b.count == 0 {
 		return 0
 	}
-	return Overhead + b.tablesLen + len(b.records)
+	return Overhead + b.tablesLen + b.recordsLen
 }
 
 // Size returns the size of the aggregated record as Kinesis counts it
@@ -186,29 +190,13 @@ func (b *Builder) Fits(partitionKey, explicitHashKey string, dataLen int) bool {
 // buffers have grown to their working size.
 //
 // Add returns false even on an empty Builder when the record alone is too
-// large (see SoloSize): such a record can only be sent raw.
+// large (see SoloSize): such a record can only be sent raw, and on a
+// Builder given Reserve since its last Reset.
 func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
-	if !b.Fits(partitionKey, explicitHashKey, len(data)) {
+	if b.reserved || !b.Fits(partitionKey, explicitHashKey, len(data)) {
 		return false
 	}
-	pkIdx, ok := b.pkIndex[partitionKey]
-	if !ok {
-		pkIdx = uint64(len(b.pkTable))
-		b.pkIndex[partitionKey] = pkIdx
-		b.pkTable = append(b.pkTable, partitionKey)
-		b.tablesLen += fieldLen(len(partitionKey))
-	}
-	var ehkIdx uint64
-	hasEHK := explicitHashKey != ""
-	if hasEHK {
-		ehkIdx, ok = b.ehkIndex[explicitHashKey]
-		if !ok {
-			ehkIdx = uint64(len(b.ehkTable))
-			b.ehkIndex[explicitHashKey] = ehkIdx
-			b.ehkTable = append(b.ehkTable, explicitHashKey)
-			b.tablesLen += fieldLen(len(explicitHashKey))
-		}
-	}
+	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
 	inner := recordLen(pkIdx, hasEHK, ehkIdx, len(data))
 	b.records = slices.Grow(b.records, 1+varintLen(uint64(inner))+inner)
 	b.records = append(b.records, tagRecords)
@@ -227,8 +215,54 @@ func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
 		b.firstDataEnd = len(b.records) + len(data)
 	}
 	b.records = append(b.records, data...)
+	b.recordsLen = len(b.records)
 	b.count++
 	return true
+}
+
+// Reserve counts a record of dataLen bytes as Add would, without its data:
+// it reports true and grows Size exactly as Add would have, or reports
+// false and leaves the Builder unchanged. A Builder given Reserve only
+// sizes an aggregate: Build, Single and Add (until Reset) are for Builders
+// given their records with Add. It lets one goroutine decide which records
+// go together, at the cost of their keys alone, while another builds the
+// aggregate from the same records, added in the same order, to the size
+// reserved.
+func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) bool {
+	if !b.Fits(partitionKey, explicitHashKey, dataLen) {
+		return false
+	}
+	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
+	if b.count == 0 {
+		b.firstEHK = explicitHashKey
+	}
+	b.recordsLen += fieldLen(recordLen(pkIdx, hasEHK, ehkIdx, dataLen))
+	b.reserved = true
+	b.count++
+	return true
+}
+
+// index returns the indexes of a record's keys in the key tables, adding
+// keys not in them yet.
+func (b *Builder) index(partitionKey, explicitHashKey string) (pkIdx uint64, hasEHK bool, ehkIdx uint64) {
+	pkIdx, ok := b.pkIndex[partitionKey]
+	if !ok {
+		pkIdx = uint64(len(b.pkTable))
+		b.pkIndex[partitionKey] = pkIdx
+		b.pkTable = append(b.pkTable, partitionKey)
+		b.tablesLen += fieldLen(len(partitionKey))
+	}
+	hasEHK = explicitHashKey != ""
+	if hasEHK {
+		ehkIdx, ok = b.ehkIndex[explicitHashKey]
+		if !ok {
+			ehkIdx = uint64(len(b.ehkTable))
+			b.ehkIndex[explicitHashKey] = ehkIdx
+			b.ehkTable = append(b.ehkTable, explicitHashKey)
+			b.tablesLen += fieldLen(len(explicitHashKey))
+		}
+	}
+	return pkIdx, hasEHK, ehkIdx
 }
 
 // delta is the growth of the protobuf message when a record is added.
@@ -282,7 +316,13 @@ func fieldLen(n int) int {
 // to dst and returns the extended slice; it appends EncodedLen bytes, and
 // nothing for an empty Builder. It does not reset the Builder. It allocates
 // only when dst lacks the capacity.
+//
+// It panics when the Builder was given Reserve since its last Reset: it
+// holds no data to build from.
 func (b *Builder) Build(dst []byte) []byte {
+	if b.reserved {
+		panic("aggregate: Build of a Builder given Reserve")
+	}
 	if b.count == 0 {
 		return dst
 	}
@@ -307,9 +347,9 @@ func (b *Builder) Build(dst []byte) []byte {
 // Single returns the only user record when Len is 1, so that the caller can
 // send it raw, with its own keys, as the KPL does. data aliases the Builder's
 // buffer and is valid until the next Add or Reset. ok is false when Len is
-// not 1.
+// not 1, or when the Builder was given Reserve.
 func (b *Builder) Single() (partitionKey, explicitHashKey string, data []byte, ok bool) {
-	if b.count != 1 {
+	if b.count != 1 || b.reserved {
 		return "", "", nil, false
 	}
 	return b.pkTable[0], b.firstEHK, b.records[b.firstDataStart:b.firstDataEnd:b.firstDataEnd], true
@@ -351,6 +391,8 @@ func (b *Builder) Reset() {
 	b.ehkTable = b.ehkTable[:0]
 	b.tablesLen = 0
 	b.records = b.records[:0]
+	b.recordsLen = 0
+	b.reserved = false
 	b.count = 0
 	b.firstEHK = ""
 	b.firstDataStart, b.firstDataEnd = 0, 0

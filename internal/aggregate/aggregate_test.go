@@ -440,3 +440,55 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	}
 }
+
+// Reserve must take and refuse exactly the records Add would, and size the
+// aggregate exactly as Build then writes it.
+func TestReserveSizesAsAddBuilds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for round := range 200 {
+		l := Limits{MaxBytes: 100 + r.IntN(5000), MaxCount: 1 + r.IntN(50)}
+		sizer, builder := newBuilder(t, l), newBuilder(t, l)
+		for {
+			rc := rec{pk: fmt.Sprintf("k%d", r.IntN(20)), data: make([]byte, r.IntN(300))}
+			if r.IntN(3) == 0 {
+				rc.ehk = fmt.Sprint(r.IntN(1000))
+			}
+			reserved := sizer.Reserve(rc.pk, rc.ehk, len(rc.data))
+			added := builder.Add(rc.pk, rc.ehk, rc.data)
+			if reserved != added {
+				t.Fatalf("round %d: Reserve = %v, Add = %v", round, reserved, added)
+			}
+			if sizer.Size() != builder.Size() || sizer.Len() != builder.Len() || sizer.ExplicitHashKey() != builder.ExplicitHashKey() {
+				t.Fatalf("round %d: Reserve sized %d bytes, %d records, key %q; Add %d, %d, %q", round,
+					sizer.Size(), sizer.Len(), sizer.ExplicitHashKey(), builder.Size(), builder.Len(), builder.ExplicitHashKey())
+			}
+			if !added {
+				break
+			}
+		}
+		if got, want := len(builder.Build(nil)), sizer.EncodedLen(); got != want {
+			t.Fatalf("round %d: Build wrote %d bytes, Reserve sized %d", round, got, want)
+		}
+		if sizer.Len() > 0 && sizer.Add("k", "", nil) {
+			t.Fatalf("round %d: Add took a record after Reserve", round)
+		}
+		if _, _, _, ok := sizer.Single(); ok && sizer.Len() > 0 {
+			t.Fatalf("round %d: Single answered after Reserve", round)
+		}
+		sizer.Reset()
+		if !sizer.Add("k", "", nil) || len(sizer.Build(nil)) != sizer.EncodedLen() {
+			t.Fatalf("round %d: a reset Builder does not build", round)
+		}
+	}
+}
+
+func TestBuildAfterReservePanics(t *testing.T) {
+	b := newBuilder(t, Limits{})
+	b.Reserve("k", "", 10)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Build after Reserve did not panic")
+		}
+	}()
+	b.Build(nil)
+}

@@ -353,7 +353,6 @@ func (l *loop[T]) cut() *request[T] {
 	if len(held) > 0 {
 		l.later(held, wait)
 	}
-	q.input.Records = q.entries
 	return q
 }
 
@@ -796,6 +795,9 @@ func (l *loop[T]) abort() {
 		st.inFlightRecords.Add(-int64(q.weight))
 		for _, r := range q.recs {
 			r.keep = true
+			for _, c := range r.children { // the call's goroutine may still read them
+				c.keep = true
+			}
 			r.maybeWritten = true
 			l.fail(r, failAborted, "Aborted", nil)
 		}

@@ -195,7 +195,9 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 	if len(sb.recs) > 0 && !sb.b.Fits(r.key, r.hashKey, len(r.data)) {
 		l.seal(sb)
 	}
-	if !sb.b.Add(r.key, r.hashKey, r.data) {
+	// The builder only sizes the aggregate: the call's goroutine builds
+	// it from the records (see request.build).
+	if !sb.b.Reserve(r.key, r.hashKey, len(r.data)) {
 		l.push(r, false)
 		return
 	}
@@ -215,16 +217,17 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 }
 
 // seal turns a builder's records into one entry at the back of the queue:
-// an aggregate, or the record itself when it is alone.
+// an aggregate, or the record itself when it is alone. The aggregate's
+// bytes are not built here but by the goroutine that sends it.
 func (l *loop[T]) seal(sb *shardBuilder[T]) {
 	if len(sb.recs) == 1 {
 		l.push(sb.recs[0], false)
 	} else {
+		// Its data and explicit hash key are built by the goroutine that
+		// sends it (see request.build), to the size reserved here.
 		c := l.s.newRecord()
-		c.data = sb.b.Build(c.data[:0])
 		c.key = aggregate.PartitionKey
-		c.hashKey = sb.b.ExplicitHashKey()
-		c.size = len(c.data) + len(c.key)
+		c.size = sb.b.Size()
 		c.children = append(c.children[:0], sb.recs...)
 		c.queued, c.born = sb.oldest, sb.born
 		c.shard, c.snap = sb.shard, l.stage.snap

@@ -68,7 +68,7 @@ func BenchmarkSDKAggregated(b *testing.B) {
 					AggregateRecords:       true,
 					MaxStreamBatchSize:     inskinesis.MaxRecordsPerRequest,
 					MaxStreamBatchByteSize: 5 << 20,
-					MaxBatchSize:           20000,
+					MaxBatchSize:           100000,
 					MaxGroup:               4,
 				}, puts)
 			})

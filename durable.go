@@ -165,7 +165,7 @@ func (l *loop[T]) refill() bool {
 	}
 	led.mu.Unlock()
 	for _, r := range got {
-		l.accept(r)
+		l.accept(r, l.now)
 	}
 	n := len(got)
 	clear(got)

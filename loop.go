@@ -126,7 +126,6 @@ func (l *loop[T]) run() {
 		select {
 		case <-wake:
 			l.now = time.Now()
-			l.takeInbox()
 		case q := <-s.results:
 			l.now = time.Now()
 			l.handle(q)
@@ -135,9 +134,8 @@ func (l *loop[T]) run() {
 			l.timerAt = time.Time{}
 		case <-s.flushc:
 			// Every record put before the Flush is in the inbox by
-			// now: take them all, then send without waiting.
+			// now: take them all (below), then send without waiting.
 			l.now = time.Now()
-			l.takeInbox()
 			l.force = true
 		case <-l.abortc:
 			l.now = time.Now()
@@ -146,6 +144,9 @@ func (l *loop[T]) run() {
 			l.now = time.Now()
 			l.newSnapshot(res)
 		}
+		// Put wakes the loop only when the inbox holds a batch's worth
+		// or a record would wait too long: it is looked at every time.
+		l.takeInbox()
 		l.scheduleRetries()
 		l.promoteRetries()
 		// Cutting can take stale or partly expired aggregates apart, and
@@ -183,12 +184,13 @@ func (l *loop[T]) takeInbox() {
 	}
 	s := l.s
 	s.ledger.mu.Lock()
-	recs := s.inbox
-	s.inbox = l.spareIn[:0]
+	recs, since := s.inbox.take(l.spareIn)
 	closed := s.ledger.closed
 	s.ledger.mu.Unlock()
+	// Each record lingers from when the first of them was handed in, not
+	// from when the loop took them.
 	for _, r := range recs {
-		l.accept(r)
+		l.accept(r, since)
 	}
 	clear(recs)
 	l.spareIn = recs[:0]
@@ -209,18 +211,18 @@ func (l *loop[T]) checkAbort() {
 	}
 }
 
-// accept takes a record from Put.
-func (l *loop[T]) accept(r *record[T]) {
+// accept takes a record from Put, or from the spool, handed in at at.
+func (l *loop[T]) accept(r *record[T], at time.Time) {
 	l.held++
 	l.heldBytes += int64(r.size)
 	if r.born.IsZero() { // Put sets it only with a RecordTTL
-		r.born = l.now
+		r.born = at
 	}
 	if l.aborted {
 		l.fail(r, failAborted, "Aborted", nil)
 		return
 	}
-	r.queued = l.now
+	r.queued = at
 	if l.parked != nil && r.key != "" { // keyless records (AUTO) have no order to keep
 		if waiting, busy := l.parked[r.key]; busy {
 			l.parked[r.key] = append(waiting, r)
@@ -842,6 +844,13 @@ func (l *loop[T]) arm() {
 		if next, ok := st.nextSummary(); ok && (at.IsZero() || next.Before(at)) {
 			at = next
 		}
+	}
+	if l.inOpen {
+		// The inbox too: Put counts on the loop to look at it then.
+		led := l.s.ledger
+		led.mu.Lock()
+		at = l.s.inbox.watch(at)
+		led.mu.Unlock()
 	}
 	if at.Equal(l.timerAt) {
 		return

@@ -109,7 +109,7 @@ type Stream[T any] struct {
 	routed bool
 
 	ledger  *ledger
-	inbox   []*record[T]              // records admitted by Put, for the loop; guarded by ledger.mu
+	inbox   inbox[T]                  // records admitted by Put, for the loop; guarded by ledger.mu
 	wake    chan struct{}             // a token: the inbox has records, or the ledger closed
 	results chan *request[T]          // finished calls, back to the loop
 	flushc  chan struct{}             // asks the loop to send partial batches now
@@ -174,6 +174,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		client:      client,
 		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes)),
 		wake:        make(chan struct{}, 1),
+		inbox:       inbox[T]{maxRecords: set.batchRecords, maxBytes: set.batchBytes, linger: set.flushInterval},
 		results:     make(chan *request[T], set.maxGroup),
 		flushc:      make(chan struct{}, 1),
 		abortc:      make(chan struct{}),
@@ -595,6 +596,7 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 		return err
 	}
 	if !wait && s.durable == nil && s.ledger.full() {
+		s.wakeLoop() // to send what it holds at once: the stream is full
 		return ErrBufferFull
 	}
 	r, err := s.prepare(v)
@@ -682,6 +684,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			// behind, not at every burst (reading them back costs the
 			// loop time).
 			spilling = true
+			s.wakeLoop() // to send what it holds at once: the stream is full
 			if spillAfter == nil {
 				spillAfter = time.NewTimer(spillDelay)
 				defer spillAfter.Stop()
@@ -728,15 +731,17 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			if s.set.recordTTL > 0 {
 				r.born = time.Now()
 			}
-			// The loop takes the whole inbox under this same lock, so
-			// only the first record of an empty inbox needs to wake it.
-			s.inbox = append(s.inbox, r)
-			if len(s.inbox) == 1 {
+			// The loop takes the whole inbox under this same lock; it
+			// needs waking only when a batch may be cut (see inbox).
+			if s.inbox.put(r) {
 				s.wakeLoop()
 			}
 			l.mu.Unlock()
 			return s.admitted(size)
 		}
+		// The loop may not have looked at the inbox yet: it sends what it
+		// holds at once when the stream is full.
+		s.wakeLoop()
 		if !wait {
 			l.mu.Unlock()
 			return ErrBufferFull

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -107,6 +108,11 @@ type Stream[T any] struct {
 	// routed: a shard stage predicts each record's shard, so Put computes
 	// the record's hash key on the caller's goroutine, not the loop's.
 	routed bool
+	// With routed: the hash of a partition key seen again and again (a
+	// static key), and the address of the key last hashed, which tells
+	// such a key apart from keys made afresh for every record. See keyHash.
+	lastKey  atomic.Pointer[keyHash]
+	lastMiss atomic.Uintptr
 
 	ledger  *ledger
 	inbox   inbox[T]                  // records admitted by Put, for the loop; guarded by ledger.mu
@@ -657,11 +663,33 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
 	}
 	if s.routed && !r.hashed {
-		r.hash, r.hashed = hashkey.Of(key), true
+		r.hash, r.hashed = s.keyHash(key), true
 	}
 	r.value = v
 	r.key = key
 	return r, nil
+}
+
+// keyHash is a partition key and its hash key.
+type keyHash struct {
+	key  string
+	hash hashkey.Uint128
+}
+
+// keyHash returns the hash key of a partition key (the MD5 of it). A key
+// whose bytes are hashed twice in a row from the same address (a key the
+// partitioner returns every time, not one it builds per record) is kept,
+// so that Puts with that key do not hash it again; keys built per record
+// cost no allocation.
+func (s *Stream[T]) keyHash(key string) hashkey.Uint128 {
+	if c := s.lastKey.Load(); c != nil && c.key == key {
+		return c.hash
+	}
+	h := hashkey.Of(key)
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(key))); p != 0 && s.lastMiss.Swap(p) == p {
+		s.lastKey.Store(&keyHash{key: key, hash: h})
+	}
+	return h
 }
 
 // admit takes space in the ledger and hands r to the loop, waiting for space

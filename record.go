@@ -47,6 +47,7 @@ type record[T any] struct {
 	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
 	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
 	solo     bool               // send as a plain record, never in an aggregate
+	slot     aggregate.Slot     // its keys' place in the aggregate it was last staged into
 
 	// With a spool (Config.SpoolDir).
 	spoolSeq    uint64 // its place in the spool, to settle it
@@ -178,7 +179,7 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 	b := q.agg
 	b.Reset()
 	for _, c := range r.children {
-		if !b.Add(c.key, c.hashKey, c.data) {
+		if !b.Append(c.key, c.hashKey, c.slot, c.data) {
 			return nil, "", fmt.Errorf("inskinesis: aggregate of %d records does not take record %d again", len(r.children), b.Len())
 		}
 	}

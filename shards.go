@@ -197,10 +197,12 @@ func (l *loop[T]) stageRecord(r *record[T]) {
 	}
 	// The builder only sizes the aggregate: the call's goroutine builds
 	// it from the records (see request.build).
-	if !sb.b.Reserve(r.key, r.hashKey, len(r.data)) {
+	slot, ok := sb.b.Reserve(r.key, r.hashKey, len(r.data))
+	if !ok {
 		l.push(r, false)
 		return
 	}
+	r.slot = slot
 	switch {
 	case len(sb.recs) == 0: // falls due after the builders already waiting
 		sb.oldest = r.queued

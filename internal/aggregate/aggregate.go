@@ -110,6 +110,7 @@ type Builder struct {
 	records    []byte
 	recordsLen int
 	reserved   bool
+	appended   bool // given records by Append: the key indexes are not kept
 	count      int
 
 	// The first record, which routes the aggregate and which the caller
@@ -193,10 +194,17 @@ func (b *Builder) Fits(partitionKey, explicitHashKey string, dataLen int) bool {
 // large (see SoloSize): such a record can only be sent raw, and on a
 // Builder given Reserve since its last Reset.
 func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
-	if b.reserved || !b.Fits(partitionKey, explicitHashKey, len(data)) {
+	if b.reserved || b.appended || !b.Fits(partitionKey, explicitHashKey, len(data)) {
 		return false
 	}
 	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
+	b.write(pkIdx, hasEHK, ehkIdx, explicitHashKey, data)
+	return true
+}
+
+// write appends the encoded Record of a user record whose keys are in the
+// tables at these indexes.
+func (b *Builder) write(pkIdx uint64, hasEHK bool, ehkIdx uint64, explicitHashKey string, data []byte) {
 	inner := recordLen(pkIdx, hasEHK, ehkIdx, len(data))
 	b.records = slices.Grow(b.records, 1+varintLen(uint64(inner))+inner)
 	b.records = append(b.records, tagRecords)
@@ -217,20 +225,58 @@ func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
 	b.records = append(b.records, data...)
 	b.recordsLen = len(b.records)
 	b.count++
+}
+
+// Slot is where Reserve put a record's keys in the key tables.
+type Slot struct {
+	pk, ehk uint32 // indexes; ehk is 0 for a record without one
+}
+
+// Append adds a user record to a Builder that is given its records by
+// Append alone since its last Reset, in the order another Builder was
+// given them by Reserve, with the Slot Reserve returned for each: it looks
+// no key up, and builds exactly the aggregate that Builder sized. It
+// reports false, and leaves the Builder unchanged, when slot does not
+// follow from the records appended so far (the order differs). It checks
+// no limit: Reserve did.
+func (b *Builder) Append(partitionKey, explicitHashKey string, slot Slot, data []byte) bool {
+	if b.reserved || (b.count > 0 && !b.appended) {
+		return false
+	}
+	newPK := int(slot.pk) == len(b.pkTable)
+	if !newPK && (int(slot.pk) > len(b.pkTable) || b.pkTable[slot.pk] != partitionKey) {
+		return false
+	}
+	hasEHK := explicitHashKey != ""
+	newEHK := hasEHK && int(slot.ehk) == len(b.ehkTable)
+	if hasEHK && !newEHK && (int(slot.ehk) > len(b.ehkTable) || b.ehkTable[slot.ehk] != explicitHashKey) {
+		return false
+	}
+	if newPK {
+		b.pkTable = append(b.pkTable, partitionKey)
+		b.tablesLen += fieldLen(len(partitionKey))
+	}
+	if newEHK {
+		b.ehkTable = append(b.ehkTable, explicitHashKey)
+		b.tablesLen += fieldLen(len(explicitHashKey))
+	}
+	b.appended = true
+	b.write(uint64(slot.pk), hasEHK, uint64(slot.ehk), explicitHashKey, data)
 	return true
 }
 
 // Reserve counts a record of dataLen bytes as Add would, without its data:
-// it reports true and grows Size exactly as Add would have, or reports
+// it reports true and grows Size exactly as Add would have, and returns
+// where the record's keys are in the key tables (for Append), or reports
 // false and leaves the Builder unchanged. A Builder given Reserve only
 // sizes an aggregate: Build, Single and Add (until Reset) are for Builders
 // given their records with Add. It lets one goroutine decide which records
 // go together, at the cost of their keys alone, while another builds the
 // aggregate from the same records, added in the same order, to the size
 // reserved.
-func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) bool {
-	if !b.Fits(partitionKey, explicitHashKey, dataLen) {
-		return false
+func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) (Slot, bool) {
+	if b.appended || !b.Fits(partitionKey, explicitHashKey, dataLen) {
+		return Slot{}, false
 	}
 	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
 	if b.count == 0 {
@@ -239,7 +285,7 @@ func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) boo
 	b.recordsLen += fieldLen(recordLen(pkIdx, hasEHK, ehkIdx, dataLen))
 	b.reserved = true
 	b.count++
-	return true
+	return Slot{pk: uint32(pkIdx), ehk: uint32(ehkIdx)}, true
 }
 
 // index returns the indexes of a record's keys in the key tables, adding
@@ -392,7 +438,7 @@ func (b *Builder) Reset() {
 	b.tablesLen = 0
 	b.records = b.records[:0]
 	b.recordsLen = 0
-	b.reserved = false
+	b.reserved, b.appended = false, false
 	b.count = 0
 	b.firstEHK = ""
 	b.firstDataStart, b.firstDataEnd = 0, 0

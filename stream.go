@@ -236,6 +236,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	l := newLoop(s)
 	l.stage = st
 	if st != nil {
+		st.newRecord = s.newRecord
 		l.now = time.Now()
 		st.summaryAt = l.now.Add(st.minInterval) // just read
 		l.setDistribution(sum.auto, sumErr)

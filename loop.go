@@ -30,9 +30,7 @@ type loop[T any] struct {
 	backoff    retry.Backoff
 
 	// With AggregateRecords or ShardRateLimit: the shard stage.
-	stage    *stage[T]
-	stageDue time.Time // when the next builder of the stage falls due
-	restaged bool      // records went into the stage in this pass of dispatch and settle
+	stage *stage[T]
 
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
@@ -149,16 +147,14 @@ func (l *loop[T]) run() {
 		l.takeInbox()
 		l.scheduleRetries()
 		l.promoteRetries()
-		// Cutting can take stale or partly expired aggregates apart, and
-		// settling can release records parked behind their key: when
-		// either put records into the shard stage, its builders are due
-		// for another look.
 		// Settling frees memory for records waiting on disk (refill).
+		// Records that went into the shard stage meanwhile (aggregates
+		// taken apart, records released from behind their key) are due
+		// when arm says: at once when a Flush or a full stream wants them.
 		for {
-			l.restaged = false
 			l.dispatch()
 			l.settle()
-			if !l.refill() && !l.restaged {
+			if !l.refill() {
 				break
 			}
 		}
@@ -253,6 +249,10 @@ func (l *loop[T]) push(r *record[T], front bool) {
 	l.queueBytes += r.size
 }
 
+// sealAll reports whether the shard stage's builders should go now rather
+// than wait for more records.
+func (l *loop[T]) sealAll() bool { return l.force || !l.inOpen || l.full() }
+
 // full reports whether the stream holds as much as Put may give it, so
 // that waiting for batches to fill would only delay Put.
 func (l *loop[T]) full() bool {
@@ -273,8 +273,9 @@ func (l *loop[T]) ready() bool {
 
 // dispatch starts calls while there is room for them and records ready.
 func (l *loop[T]) dispatch() {
+	var stageDue time.Time // when the next builder of the stage falls due
 	if l.stage != nil && !l.aborted {
-		l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
+		stageDue = l.sealDue(l.sealAll())
 	}
 	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
 		q := l.cut()
@@ -291,7 +292,7 @@ func (l *loop[T]) dispatch() {
 		l.s.stats.inFlightRecords.Add(int64(q.weight))
 		go l.s.send(q)
 	}
-	if l.queue.Len() == 0 && l.stageDue.IsZero() {
+	if l.queue.Len() == 0 && stageDue.IsZero() {
 		l.force = false
 	}
 }
@@ -820,7 +821,6 @@ func (l *loop[T]) abort() {
 	l.retries = nil
 	if l.stage != nil {
 		l.abortStage()
-		l.stageDue = time.Time{}
 	}
 }
 
@@ -837,8 +837,15 @@ func (l *loop[T]) arm() {
 	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
 		at = l.retries[0].due
 	}
-	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
-		at = l.stageDue
+	if st := l.stage; st != nil && !l.aborted {
+		if due := st.nextDue(l.set.flushInterval); !due.IsZero() {
+			if l.sealAll() {
+				due = l.now
+			}
+			if at.IsZero() || due.Before(at) {
+				at = due
+			}
+		}
 	}
 	if st := l.stage; st != nil && l.inOpen && !st.refreshing {
 		if next, ok := st.nextSummary(); ok && (at.IsZero() || next.Before(at)) {

@@ -88,7 +88,6 @@ func (r *record[T]) inherit(agg *record[T]) {
 // aggregate, or to the back of the queue, with any aggregate it sealed.
 func (l *loop[T]) stageRecord(r *record[T]) {
 	st := l.stage
-	l.restaged = true
 	if r.key == "" && !st.auto {
 		// Put took it while the service placed records itself; the
 		// stream has since gone back to partition keys.

@@ -182,6 +182,22 @@ func (st *stage[T]) sealDue(now time.Time, linger time.Duration, all bool) (e *r
 	return nil, time.Time{}
 }
 
+// nextDue returns when the first builder holding records falls due,
+// FlushInterval (linger) after its oldest record was queued, or zero if no
+// builder holds records.
+func (st *stage[T]) nextDue(linger time.Duration) time.Time {
+	q := &st.due
+	for q.Len() > 0 {
+		d := q.Front()
+		if d.gen != d.sb.gen || len(d.sb.recs) == 0 {
+			q.PopFront() // sealed since
+			continue
+		}
+		return d.sb.oldest.Add(linger)
+	}
+	return time.Time{}
+}
+
 // drain empties every builder and returns the records they held, in no
 // particular order. The builders are dropped (shards come and go).
 func (st *stage[T]) drain() []*record[T] {

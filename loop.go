@@ -45,8 +45,6 @@ type loop[T any] struct {
 	aborted bool            // a shutdown gave up
 
 	// Scratch, reused per outcome.
-	toRetry      []*record[T]
-	throttle     bool
 	failures     []failure[T]
 	settled      []*record[T] // records with their outcome, for settle
 	settledBytes int64        // their sizes
@@ -145,7 +143,6 @@ func (l *loop[T]) run() {
 		// Put wakes the loop only when the inbox holds a batch's worth
 		// or a record would wait too long: it is looked at every time.
 		l.takeInbox()
-		l.scheduleRetries()
 		l.promoteRetries()
 		// Settling frees memory for records waiting on disk (refill).
 		// Records that went into the shard stage meanwhile (aggregates
@@ -400,6 +397,7 @@ func (l *loop[T]) handle(q *request[T]) {
 	if l.s.hooks.watchRequests() {
 		l.requestDone(q)
 	}
+	var again retryBatch[T] // the entries that go again, after one backoff
 	switch {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
@@ -408,13 +406,13 @@ func (l *loop[T]) handle(q *request[T]) {
 		}
 		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, err)
+			l.retryOrFail(&again, r, c, err)
 		}
 	case q.out == nil || len(q.out.Records) != len(q.recs):
 		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
 		c := retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, err)
+			l.retryOrFail(&again, r, c, err)
 		}
 	default:
 		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
@@ -425,7 +423,7 @@ func (l *loop[T]) handle(q *request[T]) {
 				r.shardID, r.seq = deref(e.ShardId), seq
 				if l.stage != nil {
 					l.noteShard(r, false)
-					l.landed(r)
+					l.landed(&again, r)
 				} else {
 					l.delivered(r)
 				}
@@ -435,7 +433,7 @@ func (l *loop[T]) handle(q *request[T]) {
 				// Kinesis answers each entry with a sequence number or
 				// an error code, never both or neither: whatever sent
 				// this (a proxy, a fake) leaves the outcome unknown.
-				l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
+				l.retryOrFail(&again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
 					fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
 				continue
 			}
@@ -447,10 +445,11 @@ func (l *loop[T]) handle(q *request[T]) {
 			if recErr == nil || recErr.Code != code {
 				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
 			}
-			l.retryOrFail(r, c, recErr)
+			l.retryOrFail(&again, r, c, recErr)
 		}
 		l.reportShards(q.sent)
 	}
+	l.scheduleRetries(again)
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 }
@@ -492,12 +491,21 @@ func deref(p *string) string {
 	return *p
 }
 
-// retryOrFail sends r again later, or fails it for good. Throttling is
+// retryBatch gathers the entries of one outcome (a response, a new shard
+// map) that go again: after one backoff, as one group (see
+// scheduleRetries).
+type retryBatch[T any] struct {
+	recs      []*record[T]
+	throttled bool // one of them was throttled
+}
+
+// retryOrFail adds r to again, to be sent again later, or fails it for
+// good. Throttling is
 // backpressure, not failure: a throttled attempt costs no retry, and a
 // throttled record goes again until RecordTTL, or ThrottleTTL without one,
 // has passed since it was put. Only the other failures count against
 // RetryCount.
-func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
+func (l *loop[T]) retryOrFail(again *retryBatch[T], r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
 	}
@@ -516,8 +524,8 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
 		l.fail(r, failThrottled, c.Code, err)
 	default:
-		l.toRetry = append(l.toRetry, r)
-		l.throttle = l.throttle || c.Throttled
+		again.recs = append(again.recs, r)
+		again.throttled = again.throttled || c.Throttled
 		l.s.stats.retried.Add(int64(r.weight()))
 		if len(l.s.hooks.retries) > 0 {
 			l.retrying(r, c)
@@ -525,19 +533,19 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	}
 }
 
-// scheduleRetries puts the records of this round that are to be retried
+// scheduleRetries puts the entries of one outcome that are to be retried
 // (after a response, or after a new shard map showed an aggregate landed
 // astray) into one group, due after a backoff.
-func (l *loop[T]) scheduleRetries() {
-	if len(l.toRetry) == 0 {
+func (l *loop[T]) scheduleRetries(again retryBatch[T]) {
+	if len(again.recs) == 0 {
 		return
 	}
 	attempts := 0
-	for _, r := range l.toRetry {
+	for _, r := range again.recs {
 		attempts = max(attempts, r.attempts)
 	}
-	d := l.backoff.Delay(attempts, l.throttle)
-	if l.throttle && (l.stage == nil || l.stage.lim == nil) {
+	d := l.backoff.Delay(attempts, again.throttled)
+	if again.throttled && (l.stage == nil || l.stage.lim == nil) {
 		// Without a shard rate limit the loop cannot tell which shard
 		// throttled: hold new records back until the throttled ones are
 		// due, so that they go first, oldest first, instead of being
@@ -545,13 +553,10 @@ func (l *loop[T]) scheduleRetries() {
 		// With one, the limiter holds back the throttled shard alone.
 		l.holdUntil = maxTime(l.holdUntil, l.now.Add(d))
 	}
-	l.later(slices.Clone(l.toRetry), d)
+	l.later(again.recs, d)
 	if len(l.obs.retries) > 0 {
 		l.retried(d)
 	}
-	clear(l.toRetry)
-	l.toRetry = l.toRetry[:0]
-	l.throttle = false
 }
 
 // later puts entries back at the front of the queue after d.

@@ -151,7 +151,8 @@ func (l *loop[T]) current(r *record[T]) bool {
 // a shard other than predicted (the stream resharded) is only delivered if
 // every record in it hashes inside that shard: consumers drop the whole
 // aggregate otherwise, so its records are sent again.
-func (l *loop[T]) landed(r *record[T]) {
+// Entries to be sent again join again.
+func (l *loop[T]) landed(again *retryBatch[T], r *record[T]) {
 	st := l.stage
 	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
 		l.delivered(r)
@@ -167,7 +168,7 @@ func (l *loop[T]) landed(r *record[T]) {
 		// explains where the aggregate landed: a reshard not listed yet,
 		// or a service that places records itself (AUTO) while the
 		// summary cannot be read. Plain records are safe either way.
-		l.verify(r, sh, r.snap == st.snap)
+		l.verify(again, r, sh, r.snap == st.snap)
 		return
 	}
 	st.unverified = append(st.unverified, r)
@@ -177,13 +178,13 @@ func (l *loop[T]) landed(r *record[T]) {
 // them again otherwise. solo sends them as plain records: when the map does
 // not know the shard r landed on, or does not explain why r landed there,
 // aggregating them again could go astray again.
-func (l *loop[T]) verify(r *record[T], sh shardmap.Shard, solo bool) {
+func (l *loop[T]) verify(again *retryBatch[T], r *record[T], sh shardmap.Shard, solo bool) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
 			r.solo = solo
 			r.maybeWritten = true
-			l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
+			l.retryOrFail(again, r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
 				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
 			return
 		}
@@ -259,13 +260,15 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 	}
 	unverified := st.unverified
 	st.unverified = nil
+	var again retryBatch[T]
 	for _, r := range unverified {
 		sh, ok := st.snap.ByID(r.shardID)
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
-		l.verify(r, sh, !ok)
+		l.verify(&again, r, sh, !ok)
 	}
+	l.scheduleRetries(again)
 }
 
 // takeRate takes entry r's share of its shard's rate and returns 0, or

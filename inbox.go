@@ -12,7 +12,8 @@ import "time"
 // would otherwise wait longer than FlushInterval because the loop will not
 // look on its own by then (watchAt). The loop looks at the inbox whenever
 // it runs, and sets watchAt each time it sets its timer. Flush, Close and a
-// Put that must wait for space wake it as well.
+// Put that finds the stream full while records wait in the inbox wake it as
+// well.
 type inbox[T any] struct {
 	recs    []*record[T]
 	bytes   int
@@ -35,6 +36,10 @@ func (in *inbox[T]) put(r *record[T]) (wake bool) {
 	}
 	return len(in.recs) >= in.maxRecords || in.bytes >= in.maxBytes
 }
+
+// pending reports whether records wait in the inbox, which the loop has not
+// seen: a Put that finds the stream full wakes the loop only then.
+func (in *inbox[T]) pending() bool { return len(in.recs) > 0 }
 
 // take returns the records handed in, oldest first, and when the first of
 // them was, and leaves spare as the empty inbox.

@@ -603,7 +603,11 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 		return err
 	}
 	if !wait && s.durable == nil && s.ledger.full() {
-		s.wakeLoop() // to send what it holds at once: the stream is full
+		s.ledger.mu.Lock()
+		if s.inbox.pending() { // the loop sends at once when it sees the stream full
+			s.wakeLoop()
+		}
+		s.ledger.mu.Unlock()
 		return ErrBufferFull
 	}
 	r, err := s.prepare(v)
@@ -713,7 +717,9 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			// behind, not at every burst (reading them back costs the
 			// loop time).
 			spilling = true
-			s.wakeLoop() // to send what it holds at once: the stream is full
+			if s.inbox.pending() { // the loop sends at once when it sees the stream full
+				s.wakeLoop()
+			}
 			if spillAfter == nil {
 				spillAfter = time.NewTimer(spillDelay)
 				defer spillAfter.Stop()
@@ -768,9 +774,11 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			l.mu.Unlock()
 			return s.admitted(size)
 		}
-		// The loop may not have looked at the inbox yet: it sends what it
-		// holds at once when the stream is full.
-		s.wakeLoop()
+		// The loop sends what it holds at once when the stream is full,
+		// once it has seen the records in the inbox.
+		if s.inbox.pending() {
+			s.wakeLoop()
+		}
 		if !wait {
 			l.mu.Unlock()
 			return ErrBufferFull

@@ -130,13 +130,9 @@ func (l *loop[T]) setDistribution(auto bool, readErr error) {
 	if !auto || was {
 		return
 	}
-	for id, sb := range st.builders {
-		for _, r := range sb.recs {
-			r.shard, r.snap = shardmap.Shard{}, nil
-			l.push(r, false)
-		}
-		sb.reset()
-		delete(st.builders, id)
+	for _, r := range st.drain() {
+		r.shard, r.snap = shardmap.Shard{}, nil
+		l.push(r, false)
 	}
 }
 

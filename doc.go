@@ -15,6 +15,14 @@
 //	                      retryable ─> back to the front of the queue after backoff
 //	                      not retryable or out of retries ─> *PutError[T] on Error()
 //
+// The work per record is spread so that no one goroutine caps a stream:
+// each Put encodes, partitions and checks its record on the caller's
+// goroutine (and, with AggregateRecords or ShardRateLimit, computes the
+// hash key that routes it); one goroutine of the stream decides which
+// records go together and when, and settles their outcomes; and each
+// PutRecords call builds its own input, KPL aggregates included, on the
+// goroutine that makes it.
+//
 // # Delivery guarantees
 //
 // Kinesis is at-least-once, and so is the stream: a record Put accepted is

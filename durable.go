@@ -189,7 +189,7 @@ func (l *loop[T]) refill() bool {
 		if r.replayed && len(s.hooks.buffered) > 0 {
 			s.hooks.recordBuffered(r.size) // Put took it in an earlier process
 		}
-		l.accept(r)
+		l.accept(r, l.now)
 	}
 	n := len(got)
 	clear(got)

@@ -30,9 +30,7 @@ type loop[T any] struct {
 	backoff    retry.Backoff
 
 	// With AggregateRecords or ShardRateLimit: the shard stage.
-	stage    *stage[T]
-	stageDue time.Time // when the next builder of the stage falls due
-	restaged bool      // records went into the stage in this pass of dispatch and settle
+	stage *stage[T]
 
 	// With OrderByKey: the keys that have a record queued, in flight or
 	// waiting to retry, each with the records of that key put after it.
@@ -47,8 +45,6 @@ type loop[T any] struct {
 	aborted bool            // a shutdown gave up
 
 	// Scratch, reused per outcome.
-	toRetry      []*record[T]
-	throttle     bool
 	failures     []failure[T]
 	settled      []*record[T] // records with their outcome, for settle
 	settledBytes int64        // their sizes
@@ -125,7 +121,6 @@ func (l *loop[T]) run() {
 		select {
 		case <-wake:
 			l.now = time.Now()
-			l.takeInbox()
 		case q := <-s.results:
 			l.now = time.Now()
 			l.handle(q)
@@ -134,9 +129,8 @@ func (l *loop[T]) run() {
 			l.timerAt = time.Time{}
 		case <-s.flushc:
 			// Every record put before the Flush is in the inbox by
-			// now: take them all, then send without waiting.
+			// now: take them all (below), then send without waiting.
 			l.now = time.Now()
-			l.takeInbox()
 			l.force = true
 		case <-l.abortc:
 			l.now = time.Now()
@@ -145,18 +139,18 @@ func (l *loop[T]) run() {
 			l.now = time.Now()
 			l.newSnapshot(res)
 		}
-		l.scheduleRetries()
+		// Put wakes the loop only when the inbox holds a batch's worth
+		// or a record would wait too long: it is looked at every time.
+		l.takeInbox()
 		l.promoteRetries()
-		// Cutting can take stale or partly expired aggregates apart, and
-		// settling can release records parked behind their key: when
-		// either put records into the shard stage, its builders are due
-		// for another look.
 		// Settling frees memory for records waiting on disk (refill).
+		// Records that went into the shard stage meanwhile (aggregates
+		// taken apart, records released from behind their key) are due
+		// when arm says: at once when a Flush or a full stream wants them.
 		for {
-			l.restaged = false
 			l.dispatch()
 			l.settle()
-			if !l.refill() && !l.restaged {
+			if !l.refill() {
 				break
 			}
 		}
@@ -182,12 +176,13 @@ func (l *loop[T]) takeInbox() {
 	}
 	s := l.s
 	s.ledger.mu.Lock()
-	recs := s.inbox
-	s.inbox = l.spareIn[:0]
+	recs, since := s.inbox.take(l.spareIn)
 	closed := s.ledger.closed
 	s.ledger.mu.Unlock()
+	// Each record lingers from when the first of them was handed in, not
+	// from when the loop took them.
 	for _, r := range recs {
-		l.accept(r)
+		l.accept(r, since)
 	}
 	clear(recs)
 	l.spareIn = recs[:0]
@@ -208,18 +203,18 @@ func (l *loop[T]) checkAbort() {
 	}
 }
 
-// accept takes a record from Put.
-func (l *loop[T]) accept(r *record[T]) {
+// accept takes a record from Put, or from the spool, handed in at at.
+func (l *loop[T]) accept(r *record[T], at time.Time) {
 	l.held++
 	l.heldBytes += int64(r.size)
 	if r.born.IsZero() { // Put sets it only with a RecordTTL
-		r.born = l.now
+		r.born = at
 	}
 	if l.aborted {
 		l.fail(r, failAborted, "Aborted", nil)
 		return
 	}
-	r.queued = l.now
+	r.queued = at
 	if l.parked != nil && r.key != "" { // keyless records (AUTO) have no order to keep
 		if waiting, busy := l.parked[r.key]; busy {
 			l.parked[r.key] = append(waiting, r)
@@ -250,6 +245,10 @@ func (l *loop[T]) push(r *record[T], front bool) {
 	l.queueBytes += r.size
 }
 
+// sealAll reports whether the shard stage's builders should go now rather
+// than wait for more records.
+func (l *loop[T]) sealAll() bool { return l.force || !l.inOpen || l.full() }
+
 // full reports whether the stream holds as much as Put may give it, so
 // that waiting for batches to fill would only delay Put.
 func (l *loop[T]) full() bool {
@@ -270,8 +269,9 @@ func (l *loop[T]) ready() bool {
 
 // dispatch starts calls while there is room for them and records ready.
 func (l *loop[T]) dispatch() {
+	var stageDue time.Time // when the next builder of the stage falls due
 	if l.stage != nil && !l.aborted {
-		l.stageDue = l.sealDue(l.force || !l.inOpen || l.full())
+		stageDue = l.sealDue(l.sealAll())
 	}
 	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
 		q := l.cut()
@@ -288,7 +288,7 @@ func (l *loop[T]) dispatch() {
 		l.s.stats.inFlightRecords.Add(int64(q.weight))
 		go l.s.send(q)
 	}
-	if l.queue.Len() == 0 && l.stageDue.IsZero() {
+	if l.queue.Len() == 0 && stageDue.IsZero() {
 		l.force = false
 	}
 }
@@ -352,7 +352,6 @@ func (l *loop[T]) cut() *request[T] {
 	if len(held) > 0 {
 		l.later(held, wait)
 	}
-	q.input.Records = q.entries
 	return q
 }
 
@@ -397,6 +396,7 @@ func (l *loop[T]) handle(q *request[T]) {
 	if l.s.hooks.watchRequests() {
 		l.requestDone(q)
 	}
+	var again retryBatch[T] // the entries that go again, after one backoff
 	switch {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
@@ -405,13 +405,13 @@ func (l *loop[T]) handle(q *request[T]) {
 		}
 		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, err)
+			l.retryOrFail(&again, r, c, err)
 		}
 	case q.out == nil || len(q.out.Records) != len(q.recs):
 		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
 		c := retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
 		for _, r := range q.recs {
-			l.retryOrFail(r, c, err)
+			l.retryOrFail(&again, r, c, err)
 		}
 	default:
 		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
@@ -422,7 +422,7 @@ func (l *loop[T]) handle(q *request[T]) {
 				r.shardID, r.seq = deref(e.ShardId), seq
 				if l.stage != nil {
 					l.noteShard(r, false)
-					l.landed(r)
+					l.landed(&again, r)
 				} else {
 					l.delivered(r)
 				}
@@ -432,7 +432,7 @@ func (l *loop[T]) handle(q *request[T]) {
 				// Kinesis answers each entry with a sequence number or
 				// an error code, never both or neither: whatever sent
 				// this (a proxy, a fake) leaves the outcome unknown.
-				l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
+				l.retryOrFail(&again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
 					fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
 				continue
 			}
@@ -444,10 +444,11 @@ func (l *loop[T]) handle(q *request[T]) {
 			if recErr == nil || recErr.Code != code {
 				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
 			}
-			l.retryOrFail(r, c, recErr)
+			l.retryOrFail(&again, r, c, recErr)
 		}
 		l.reportShards(q.sent)
 	}
+	l.scheduleRetries(again)
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 }
@@ -489,12 +490,21 @@ func deref(p *string) string {
 	return *p
 }
 
-// retryOrFail sends r again later, or fails it for good. Throttling is
+// retryBatch gathers the entries of one outcome (a response, a new shard
+// map) that go again: after one backoff, as one group (see
+// scheduleRetries).
+type retryBatch[T any] struct {
+	recs      []*record[T]
+	throttled bool // one of them was throttled
+}
+
+// retryOrFail adds r to again, to be sent again later, or fails it for
+// good. Throttling is
 // backpressure, not failure: a throttled attempt costs no retry, and a
 // throttled record goes again until RecordTTL, or ThrottleTTL without one,
 // has passed since it was put. Only the other failures count against
 // RetryCount.
-func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
+func (l *loop[T]) retryOrFail(again *retryBatch[T], r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
 	}
@@ -513,8 +523,8 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
 		l.fail(r, failThrottled, c.Code, err)
 	default:
-		l.toRetry = append(l.toRetry, r)
-		l.throttle = l.throttle || c.Throttled
+		again.recs = append(again.recs, r)
+		again.throttled = again.throttled || c.Throttled
 		l.s.stats.retried.Add(int64(r.weight()))
 		if len(l.s.hooks.retries) > 0 {
 			l.retrying(r, c)
@@ -522,19 +532,19 @@ func (l *loop[T]) retryOrFail(r *record[T], c retry.Class, err error) {
 	}
 }
 
-// scheduleRetries puts the records of this round that are to be retried
+// scheduleRetries puts the entries of one outcome that are to be retried
 // (after a response, or after a new shard map showed an aggregate landed
 // astray) into one group, due after a backoff.
-func (l *loop[T]) scheduleRetries() {
-	if len(l.toRetry) == 0 {
+func (l *loop[T]) scheduleRetries(again retryBatch[T]) {
+	if len(again.recs) == 0 {
 		return
 	}
 	attempts := 0
-	for _, r := range l.toRetry {
+	for _, r := range again.recs {
 		attempts = max(attempts, r.attempts)
 	}
-	d := l.backoff.Delay(attempts, l.throttle)
-	if l.throttle && (l.stage == nil || l.stage.lim == nil) {
+	d := l.backoff.Delay(attempts, again.throttled)
+	if again.throttled && (l.stage == nil || l.stage.lim == nil) {
 		// Without a shard rate limit the loop cannot tell which shard
 		// throttled: hold new records back until the throttled ones are
 		// due, so that they go first, oldest first, instead of being
@@ -542,13 +552,10 @@ func (l *loop[T]) scheduleRetries() {
 		// With one, the limiter holds back the throttled shard alone.
 		l.holdUntil = maxTime(l.holdUntil, l.now.Add(d))
 	}
-	l.later(slices.Clone(l.toRetry), d)
+	l.later(again.recs, d)
 	if len(l.obs.retries) > 0 {
 		l.retried(d)
 	}
-	clear(l.toRetry)
-	l.toRetry = l.toRetry[:0]
-	l.throttle = false
 }
 
 // later puts entries back at the front of the queue after d.
@@ -795,6 +802,9 @@ func (l *loop[T]) abort() {
 		st.inFlightRecords.Add(-int64(q.weight))
 		for _, r := range q.recs {
 			r.keep = true
+			for _, c := range r.children { // the call's goroutine may still read them
+				c.keep = true
+			}
 			r.maybeWritten = true
 			l.fail(r, failAborted, "Aborted", nil)
 		}
@@ -815,7 +825,6 @@ func (l *loop[T]) abort() {
 	l.retries = nil
 	if l.stage != nil {
 		l.abortStage()
-		l.stageDue = time.Time{}
 	}
 }
 
@@ -832,13 +841,27 @@ func (l *loop[T]) arm() {
 	if len(l.retries) > 0 && (at.IsZero() || l.retries[0].due.Before(at)) {
 		at = l.retries[0].due
 	}
-	if !l.stageDue.IsZero() && (at.IsZero() || l.stageDue.Before(at)) {
-		at = l.stageDue
+	if st := l.stage; st != nil && !l.aborted {
+		if due := st.nextDue(l.set.flushInterval); !due.IsZero() {
+			if l.sealAll() {
+				due = l.now
+			}
+			if at.IsZero() || due.Before(at) {
+				at = due
+			}
+		}
 	}
 	if st := l.stage; st != nil && l.inOpen && !st.refreshing {
 		if next, ok := st.nextSummary(); ok && (at.IsZero() || next.Before(at)) {
 			at = next
 		}
+	}
+	if l.inOpen {
+		// The inbox too: Put counts on the loop to look at it then.
+		led := l.s.ledger
+		led.mu.Lock()
+		at = l.s.inbox.watch(at)
+		led.mu.Unlock()
 	}
 	if at.Equal(l.timerAt) {
 		return

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
+	"github.com/go-pkg/inskinesis/internal/aggregate"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
@@ -41,10 +42,12 @@ type record[T any] struct {
 
 	// With a shard stage (aggregation or a shard rate limit).
 	children []*record[T]       // an aggregate when not empty: the records packed in it
-	hash     hashkey.Uint128    // the hash key that routes the record
+	hash     hashkey.Uint128    // the hash key that routes the record, once hashed
+	hashed   bool               // hash is set (by Put, or by the stage for records read back from a spool)
 	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
 	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
 	solo     bool               // send as a plain record, never in an aggregate
+	slot     aggregate.Slot     // its keys' place in the aggregate it was last staged into
 
 	// With a spool (Config.SpoolDir).
 	spoolSeq    uint64 // its place in the spool, to settle it
@@ -52,6 +55,9 @@ type record[T any] struct {
 	encodedOnly bool   // read back from the spool: value not decoded
 	replayed    bool   // left in the spool by an earlier process
 }
+
+// maxArena bounds the aggregate bytes a request keeps between calls.
+const maxArena = 8 << 20
 
 // maxPooledData bounds the encoding buffer a pooled record keeps, so that a
 // few large records do not pin memory.
@@ -104,6 +110,13 @@ type request[T any] struct {
 	start     time.Time // when the call began; only with request hooks
 	trace     callTrace // how far the SDK took the call
 	sent      time.Time // when the loop started the call
+
+	// Written by the goroutine that sends the call (see build): the
+	// aggregates' bytes and explicit hash keys, and the builder that
+	// makes them.
+	arena []byte
+	ehks  []string
+	agg   *aggregate.Builder
 }
 
 // noData is the data of a record that encodes to nothing. Kinesis takes
@@ -112,25 +125,84 @@ type request[T any] struct {
 var noData = []byte{}
 
 func (q *request[T]) add(r *record[T]) {
-	data := r.data
-	if data == nil {
-		data = noData
-	}
-	e := types.PutRecordsRequestEntry{Data: data}
-	if r.key != "" { // none when the service places records itself
-		e.PartitionKey = &r.key
-	}
-	if r.hashKey != "" {
-		e.ExplicitHashKey = &r.hashKey
-	}
 	q.recs = append(q.recs, r)
-	q.entries = append(q.entries, e)
+}
+
+// build makes the call's input from its records, on the goroutine that
+// sends it, aggregates included: their bytes (the protobuf message and its
+// digest) are built here from their records, in the order and to the size
+// the loop reserved (see shards.go seal), into the request's arena, and
+// live until the call is done.
+func (q *request[T]) build(lim aggregate.Limits) error {
+	q.arena, q.ehks = q.arena[:0], q.ehks[:0]
+	for _, r := range q.recs {
+		e := types.PutRecordsRequestEntry{Data: r.data}
+		if r.key != "" { // none when the service places records itself
+			e.PartitionKey = &r.key
+		}
+		if r.hashKey != "" {
+			e.ExplicitHashKey = &r.hashKey
+		}
+		if len(r.children) > 0 {
+			data, ehk, err := q.aggregate(r, lim)
+			if err != nil {
+				return err
+			}
+			e.Data = data
+			q.ehks = append(q.ehks, ehk)
+			e.ExplicitHashKey = nil // set below, once ehks no longer grows
+		}
+		if e.Data == nil {
+			e.Data = noData
+		}
+		q.entries = append(q.entries, e)
+	}
+	k := 0
+	for i, r := range q.recs {
+		if len(r.children) > 0 {
+			q.entries[i].ExplicitHashKey = &q.ehks[k]
+			k++
+		}
+	}
+	q.input.Records = q.entries
+	return nil
+}
+
+// aggregate builds the bytes and the explicit hash key of aggregate r.
+func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, string, error) {
+	if q.agg == nil {
+		b, err := aggregate.New(lim)
+		if err != nil {
+			return nil, "", err
+		}
+		q.agg = b
+	}
+	b := q.agg
+	b.Reset()
+	for _, c := range r.children {
+		if !b.Append(c.key, c.hashKey, c.slot, c.data) {
+			return nil, "", fmt.Errorf("inskinesis: aggregate of %d records does not take record %d again", len(r.children), b.Len())
+		}
+	}
+	if b.Size() != r.size {
+		return nil, "", fmt.Errorf("inskinesis: aggregate built to %d bytes, %d reserved", b.Size(), r.size)
+	}
+	start := len(q.arena)
+	q.arena = b.Build(q.arena)
+	ehk := b.ExplicitHashKey()
+	b.Reset() // drop the records' keys
+	return q.arena[start:len(q.arena):len(q.arena)], ehk, nil
 }
 
 func (q *request[T]) reset() {
 	clear(q.recs)
 	clear(q.entries)
-	q.recs, q.entries = q.recs[:0], q.entries[:0]
+	clear(q.ehks)
+	q.recs, q.entries, q.ehks = q.recs[:0], q.entries[:0], q.ehks[:0]
+	q.input.Records = nil
+	if cap(q.arena) > maxArena {
+		q.arena = nil
+	}
 	q.out, q.err = nil, nil
 	q.weight = 0
 	q.start = time.Time{}
@@ -149,6 +221,10 @@ func (s *Stream[T]) send(q *request[T]) {
 	}()
 	ctx, cancel := context.WithTimeout(s.reqCtx, s.set.requestTimeout)
 	defer cancel()
+	if err := q.build(s.aggLimits()); err != nil {
+		q.out, q.err = nil, err
+		return
+	}
 	if len(s.hooks.requests) > 0 {
 		q.start = time.Now()
 	}
@@ -320,4 +396,10 @@ func (s *Stream[T]) finish(rs []*record[T]) {
 	for _, r := range rs {
 		s.free(r)
 	}
+}
+
+// aggLimits bounds the aggregates a call's goroutine builds: those the
+// shard stage sized.
+func (s *Stream[T]) aggLimits() aggregate.Limits {
+	return aggregate.Limits{MaxBytes: s.set.aggMaxBytes, MaxCount: s.set.aggMaxCount}
 }

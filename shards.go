@@ -7,66 +7,11 @@ import (
 	"time"
 
 	"github.com/go-pkg/inskinesis/internal/aggregate"
-	"github.com/go-pkg/inskinesis/internal/batch"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
 	"github.com/go-pkg/inskinesis/internal/ratelimit"
 	"github.com/go-pkg/inskinesis/internal/retry"
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
-
-// stage sits between Put and the queue when the stream needs to know each
-// record's shard: it predicts the shard from the shard map, packs records of
-// one shard into KPL aggregates (AggregateRecords), and holds back records
-// of a shard over its rate (ShardRateLimit). It belongs to the loop.
-type stage[T any] struct {
-	m          *shardmap.Map
-	snap       *shardmap.Snapshot
-	lim        *ratelimit.Limiter // nil without ShardRateLimit
-	agg        aggregate.Limits   // MaxBytes 0 without AggregateRecords
-	builders   map[string]*shardBuilder[T]
-	due        batch.Queue[dueBuilder[T]] // builders holding records, by when they fall due
-	refreshing bool
-	snapc      chan snapResult
-	// auto: the service places records itself (AUTO distribution), so
-	// records go plain, unpredicted; recheckAt is when to read the summary
-	// again then. summaryAt is when the summary may next be read, and owed
-	// says a refresh had to leave it out, so it is read then.
-	auto        bool
-	recheck     time.Duration
-	recheckAt   time.Time
-	minInterval time.Duration
-	summaryAt   time.Time
-	owed        bool
-	// Aggregates that landed on a shard the map does not know yet: the
-	// next map tells whether every record in them is inside that shard.
-	unverified []*record[T]
-	// With ShardRateLimit: the entries of one response per shard, for the
-	// limiter (see noteShard).
-	fb      []shardFeedback
-	fbIndex map[string]int
-}
-
-// shardFeedback counts one shard's entries in a response.
-type shardFeedback struct {
-	id                   string
-	delivered, throttled int
-}
-
-// dueBuilder is a builder in the due queue; the entry is stale once the
-// builder was sealed after it was queued (gen moved on).
-type dueBuilder[T any] struct {
-	sb  *shardBuilder[T]
-	gen uint64
-}
-
-type shardBuilder[T any] struct {
-	gen    uint64 // counts seals
-	b      *aggregate.Builder
-	shard  shardmap.Shard
-	recs   []*record[T]
-	oldest time.Time // the earliest queued time of recs
-	born   time.Time // the earliest birth of recs
-}
 
 type snapResult struct {
 	snap    *shardmap.Snapshot
@@ -139,126 +84,36 @@ func (r *record[T]) inherit(agg *record[T]) {
 	r.solo = r.solo || agg.solo
 }
 
-// stageRecord predicts r's shard and passes it on: into its shard's
-// aggregate, or to the back of the queue.
+// stageRecord passes r through the shard stage: into its shard's
+// aggregate, or to the back of the queue, with any aggregate it sealed.
 func (l *loop[T]) stageRecord(r *record[T]) {
 	st := l.stage
-	l.restaged = true
 	if r.key == "" && !st.auto {
 		// Put took it while the service placed records itself; the
 		// stream has since gone back to partition keys.
 		l.failKeyless(r)
 		return
 	}
-	if st.auto {
-		r.shard, r.snap = shardmap.Shard{}, nil
-		l.push(r, false)
-		return
+	ready, gap := st.add(r)
+	if gap {
+		l.refresh(st.snap)
 	}
-	if r.solo {
-		// It was in an aggregate that landed on a shard the map does not
-		// know: a plain record routes itself, whatever the map says.
-		l.push(r, false)
-		return
+	if ready != nil {
+		l.push(ready, false)
 	}
-	if r.snap != st.snap {
-		// Keys were checked by Put, so the hash key parses.
-		r.hash, _ = hashkey.ForRecord(r.key, r.hashKey)
-		r.snap = st.snap
-		sh, ok := st.snap.Lookup(r.hash)
-		if !ok { // a gap in the map, mid-reshard: send it as it is
-			r.shard = shardmap.Shard{}
-			l.refresh(st.snap)
-			l.push(r, false)
-			return
-		}
-		r.shard = sh
-	}
-	if st.agg.MaxBytes == 0 || aggregate.SoloSize(r.key, r.hashKey, len(r.data)) > st.agg.MaxBytes {
-		l.push(r, false)
-		return
-	}
-	sb := st.builders[r.shard.ID]
-	if sb == nil {
-		b, err := aggregate.New(st.agg)
-		if err != nil { // limits were validated by NewKinesis
-			l.push(r, false)
-			return
-		}
-		sb = &shardBuilder[T]{b: b}
-		st.builders[r.shard.ID] = sb
-	}
-	if len(sb.recs) > 0 && !sb.b.Fits(r.key, r.hashKey, len(r.data)) {
-		l.seal(sb)
-	}
-	if !sb.b.Add(r.key, r.hashKey, r.data) {
-		l.push(r, false)
-		return
-	}
-	switch {
-	case len(sb.recs) == 0: // falls due after the builders already waiting
-		sb.oldest = r.queued
-		st.due.PushBack(dueBuilder[T]{sb, sb.gen})
-	case r.queued.Before(sb.oldest): // a record sent again: due at once
-		sb.oldest = r.queued
-		st.due.PushFront(dueBuilder[T]{sb, sb.gen})
-	}
-	if len(sb.recs) == 0 || r.born.Before(sb.born) {
-		sb.born = r.born
-	}
-	sb.shard = r.shard
-	sb.recs = append(sb.recs, r)
 }
 
-// seal turns a builder's records into one entry at the back of the queue:
-// an aggregate, or the record itself when it is alone.
-func (l *loop[T]) seal(sb *shardBuilder[T]) {
-	if len(sb.recs) == 1 {
-		l.push(sb.recs[0], false)
-	} else {
-		c := l.s.newRecord()
-		c.data = sb.b.Build(c.data[:0])
-		c.key = aggregate.PartitionKey
-		c.hashKey = sb.b.ExplicitHashKey()
-		c.size = len(c.data) + len(c.key)
-		c.children = append(c.children[:0], sb.recs...)
-		c.queued, c.born = sb.oldest, sb.born
-		c.shard, c.snap = sb.shard, l.stage.snap
-		for _, r := range sb.recs {
-			c.inherit(r)
-		}
-		l.push(c, false)
-	}
-	sb.reset()
-}
-
-// reset empties the builder without sealing it.
-func (sb *shardBuilder[T]) reset() {
-	sb.b.Reset()
-	clear(sb.recs)
-	sb.recs = sb.recs[:0]
-	sb.gen++
-}
-
-// sealDue seals the builders whose records should go now (all of them when
-// now is set), and returns when the next one falls due (zero if none). It
-// looks only at the builders that fall due, not at every shard's.
+// sealDue queues the aggregates of the builders whose records should go
+// now (all of them when now is set), and returns when the next one falls
+// due (zero if none).
 func (l *loop[T]) sealDue(now bool) time.Time {
-	q := &l.stage.due
-	for q.Len() > 0 {
-		e := q.Front()
-		if e.gen != e.sb.gen || len(e.sb.recs) == 0 {
-			q.PopFront() // sealed since
-			continue
+	for {
+		e, next := l.stage.sealDue(l.now, l.set.flushInterval, now)
+		if e == nil {
+			return next
 		}
-		due := e.sb.oldest.Add(l.set.flushInterval)
-		if !now && l.now.Before(due) {
-			return due
-		}
-		q.PopFront()
-		l.seal(e.sb)
+		l.push(e, false)
 	}
-	return time.Time{}
 }
 
 // dissolve takes an aggregate apart and stages its records again, against
@@ -296,7 +151,8 @@ func (l *loop[T]) current(r *record[T]) bool {
 // a shard other than predicted (the stream resharded) is only delivered if
 // every record in it hashes inside that shard: consumers drop the whole
 // aggregate otherwise, so its records are sent again.
-func (l *loop[T]) landed(r *record[T]) {
+// Entries to be sent again join again.
+func (l *loop[T]) landed(again *retryBatch[T], r *record[T]) {
 	st := l.stage
 	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
 		l.delivered(r)
@@ -308,7 +164,7 @@ func (l *loop[T]) landed(r *record[T]) {
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		l.verify(r, sh)
+		l.verify(again, r, sh)
 		return
 	}
 	st.unverified = append(st.unverified, r)
@@ -320,13 +176,13 @@ func (l *loop[T]) landed(r *record[T]) {
 // records itself (AUTO) while its summary cannot be read, and aggregating
 // the records again could send them astray again, each time costing an
 // attempt, until their retries run out. A plain record is safe either way.
-func (l *loop[T]) verify(r *record[T], sh shardmap.Shard) {
+func (l *loop[T]) verify(again *retryBatch[T], r *record[T], sh shardmap.Shard) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
 			r.solo = true
 			r.maybeWritten = true
-			l.retryOrFail(r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
+			l.retryOrFail(again, r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
 				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
 			return
 		}
@@ -396,27 +252,21 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 		if st.lim != nil {
 			st.lim.Retain(func(id string) bool { _, ok := st.snap.ByID(id); return ok })
 		}
-		var waiting []*record[T]
-		for id, sb := range st.builders {
-			waiting = append(waiting, sb.recs...)
-			sb.reset()
-			if _, ok := st.snap.ByID(id); !ok {
-				delete(st.builders, id)
-			}
-		}
-		for _, r := range waiting {
+		for _, r := range st.drain() {
 			l.stageRecord(r)
 		}
 	}
 	unverified := st.unverified
 	st.unverified = nil
+	var again retryBatch[T]
 	for _, r := range unverified {
 		sh, ok := st.snap.ByID(r.shardID)
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
-		l.verify(r, sh)
+		l.verify(&again, r, sh)
 	}
+	l.scheduleRetries(again)
 }
 
 // takeRate takes entry r's share of its shard's rate and returns 0, or
@@ -468,11 +318,8 @@ func (l *loop[T]) reportShards(sent time.Time) {
 // abortStage fails the records waiting in builders or for the map.
 func (l *loop[T]) abortStage() {
 	st := l.stage
-	for _, sb := range st.builders {
-		for _, r := range sb.recs {
-			l.fail(r, failAborted, "Aborted", nil)
-		}
-		sb.reset()
+	for _, r := range st.drain() {
+		l.fail(r, failAborted, "Aborted", nil)
 	}
 	for _, r := range st.unverified {
 		r.maybeWritten = true

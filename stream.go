@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -104,9 +105,17 @@ type Stream[T any] struct {
 	partitioner Partitioner[T]
 	hashKey     func(T) string
 	client      PutRecordsAPI
+	// routed: a shard stage predicts each record's shard, so Put computes
+	// the record's hash key on the caller's goroutine, not the loop's.
+	routed bool
+	// With routed: the hash of a partition key seen again and again (a
+	// static key), and the address of the key last hashed, which tells
+	// such a key apart from keys made afresh for every record. See keyHash.
+	lastKey  atomic.Pointer[keyHash]
+	lastMiss atomic.Uintptr
 
 	ledger  *ledger
-	inbox   []*record[T]              // records admitted by Put, for the loop; guarded by ledger.mu
+	inbox   inbox[T]                  // records admitted by Put, for the loop; guarded by ledger.mu
 	wake    chan struct{}             // a token: the inbox has records, or the ledger closed
 	results chan *request[T]          // finished calls, back to the loop
 	flushc  chan struct{}             // asks the loop to send partial batches now
@@ -171,6 +180,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		client:      client,
 		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes)),
 		wake:        make(chan struct{}, 1),
+		inbox:       inbox[T]{maxRecords: set.batchRecords, maxBytes: set.batchBytes, linger: set.flushInterval},
 		results:     make(chan *request[T], set.maxGroup),
 		flushc:      make(chan struct{}, 1),
 		abortc:      make(chan struct{}),
@@ -213,6 +223,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		if err != nil {
 			return nil, err
 		}
+		s.routed = true
 	}
 	if set.spoolDir != "" {
 		if s.durable, err = openDurable(set, s.ledger); err != nil {
@@ -225,6 +236,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	l := newLoop(s)
 	l.stage = st
 	if st != nil {
+		st.newRecord = s.newRecord
 		l.now = time.Now()
 		st.summaryAt = l.now.Add(st.minInterval) // just read
 		l.setDistribution(sum.auto, sumErr)
@@ -595,6 +607,11 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 		return err
 	}
 	if !wait && s.durable == nil && s.ledger.full() {
+		s.ledger.mu.Lock()
+		if s.inbox.pending() { // the loop sends at once when it sees the stream full
+			s.wakeLoop()
+		}
+		s.ledger.mu.Unlock()
 		return ErrBufferFull
 	}
 	r, err := s.prepare(v)
@@ -643,9 +660,11 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		stage = ErrInvalidHashKey
 		hk := s.hashKey(v)
 		if hk != "" {
-			if _, err := hashkey.Parse(hk); err != nil {
+			h, err := hashkey.Parse(hk)
+			if err != nil {
 				return r, fmt.Errorf("%w: %q is not a decimal number from 0 to 2^128-1", ErrInvalidHashKey, hk)
 			}
+			r.hash, r.hashed = h, true
 		}
 		r.hashKey = hk
 	}
@@ -654,9 +673,34 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
 	}
+	if s.routed && !r.hashed {
+		r.hash, r.hashed = s.keyHash(key), true
+	}
 	r.value = v
 	r.key = key
 	return r, nil
+}
+
+// keyHash is a partition key and its hash key.
+type keyHash struct {
+	key  string
+	hash hashkey.Uint128
+}
+
+// keyHash returns the hash key of a partition key (the MD5 of it). A key
+// whose bytes are hashed twice in a row from the same address (a key the
+// partitioner returns every time, not one it builds per record) is kept,
+// so that Puts with that key do not hash it again; keys built per record
+// cost no allocation.
+func (s *Stream[T]) keyHash(key string) hashkey.Uint128 {
+	if c := s.lastKey.Load(); c != nil && c.key == key {
+		return c.hash
+	}
+	h := hashkey.Of(key)
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(key))); p != 0 && s.lastMiss.Swap(p) == p {
+		s.lastKey.Store(&keyHash{key: key, hash: h})
+	}
+	return h
 }
 
 // admit takes space in the ledger and hands r to the loop, waiting for space
@@ -679,6 +723,9 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			// behind, not at every burst (reading them back costs the
 			// loop time).
 			spilling = true
+			if s.inbox.pending() { // the loop sends at once when it sees the stream full
+				s.wakeLoop()
+			}
 			if spillAfter == nil {
 				spillAfter = time.NewTimer(spillDelay)
 				defer spillAfter.Stop()
@@ -725,14 +772,18 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			if s.set.recordTTL > 0 && r.born.IsZero() {
 				r.born = time.Now()
 			}
-			// The loop takes the whole inbox under this same lock, so
-			// only the first record of an empty inbox needs to wake it.
-			s.inbox = append(s.inbox, r)
-			if len(s.inbox) == 1 {
+			// The loop takes the whole inbox under this same lock; it
+			// needs waking only when a batch may be cut (see inbox).
+			if s.inbox.put(r) {
 				s.wakeLoop()
 			}
 			l.mu.Unlock()
 			return s.admitted(size)
+		}
+		// The loop sends what it holds at once when the stream is full,
+		// once it has seen the records in the inbox.
+		if s.inbox.pending() {
+			s.wakeLoop()
 		}
 		if !wait {
 			l.mu.Unlock()

@@ -104,9 +104,14 @@ type Builder struct {
 	ehkTable []string
 	// tablesLen is the encoded length of both key tables.
 	tablesLen int
-	// records holds the encoded "records" fields (tag, length, Record).
-	records []byte
-	count   int
+	// records holds the encoded "records" fields (tag, length, Record);
+	// recordsLen is their length, which Reserve counts without writing
+	// them (reserved then says so, and Build and Single refuse).
+	records    []byte
+	recordsLen int
+	reserved   bool
+	appended   bool // given records by Append: the key indexes are not kept
+	count      int
 
 	// The first record, which routes the aggregate and which the caller
 	// sends raw when it is alone.
@@ -148,7 +153,7 @@ func (b *Builder) EncodedLen() int {
 	if b.count == 0 {
 		return 0
 	}
-	return Overhead + b.tablesLen + len(b.records)
+	return Overhead + b.tablesLen + b.recordsLen
 }
 
 // Size returns the size of the aggregated record as Kinesis counts it
@@ -186,29 +191,20 @@ func (b *Builder) Fits(partitionKey, explicitHashKey string, dataLen int) bool {
 // buffers have grown to their working size.
 //
 // Add returns false even on an empty Builder when the record alone is too
-// large (see SoloSize): such a record can only be sent raw.
+// large (see SoloSize): such a record can only be sent raw, and on a
+// Builder given Reserve since its last Reset.
 func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
-	if !b.Fits(partitionKey, explicitHashKey, len(data)) {
+	if b.reserved || b.appended || !b.Fits(partitionKey, explicitHashKey, len(data)) {
 		return false
 	}
-	pkIdx, ok := b.pkIndex[partitionKey]
-	if !ok {
-		pkIdx = uint64(len(b.pkTable))
-		b.pkIndex[partitionKey] = pkIdx
-		b.pkTable = append(b.pkTable, partitionKey)
-		b.tablesLen += fieldLen(len(partitionKey))
-	}
-	var ehkIdx uint64
-	hasEHK := explicitHashKey != ""
-	if hasEHK {
-		ehkIdx, ok = b.ehkIndex[explicitHashKey]
-		if !ok {
-			ehkIdx = uint64(len(b.ehkTable))
-			b.ehkIndex[explicitHashKey] = ehkIdx
-			b.ehkTable = append(b.ehkTable, explicitHashKey)
-			b.tablesLen += fieldLen(len(explicitHashKey))
-		}
-	}
+	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
+	b.write(pkIdx, hasEHK, ehkIdx, explicitHashKey, data)
+	return true
+}
+
+// write appends the encoded Record of a user record whose keys are in the
+// tables at these indexes.
+func (b *Builder) write(pkIdx uint64, hasEHK bool, ehkIdx uint64, explicitHashKey string, data []byte) {
 	inner := recordLen(pkIdx, hasEHK, ehkIdx, len(data))
 	b.records = slices.Grow(b.records, 1+varintLen(uint64(inner))+inner)
 	b.records = append(b.records, tagRecords)
@@ -227,8 +223,92 @@ func (b *Builder) Add(partitionKey, explicitHashKey string, data []byte) bool {
 		b.firstDataEnd = len(b.records) + len(data)
 	}
 	b.records = append(b.records, data...)
+	b.recordsLen = len(b.records)
 	b.count++
+}
+
+// Slot is where Reserve put a record's keys in the key tables.
+type Slot struct {
+	pk, ehk uint32 // indexes; ehk is 0 for a record without one
+}
+
+// Append adds a user record to a Builder that is given its records by
+// Append alone since its last Reset, in the order another Builder was
+// given them by Reserve, with the Slot Reserve returned for each: it looks
+// no key up, and builds exactly the aggregate that Builder sized. It
+// reports false, and leaves the Builder unchanged, when slot does not
+// follow from the records appended so far (the order differs). It checks
+// no limit: Reserve did.
+func (b *Builder) Append(partitionKey, explicitHashKey string, slot Slot, data []byte) bool {
+	if b.reserved || (b.count > 0 && !b.appended) {
+		return false
+	}
+	newPK := int(slot.pk) == len(b.pkTable)
+	if !newPK && (int(slot.pk) > len(b.pkTable) || b.pkTable[slot.pk] != partitionKey) {
+		return false
+	}
+	hasEHK := explicitHashKey != ""
+	newEHK := hasEHK && int(slot.ehk) == len(b.ehkTable)
+	if hasEHK && !newEHK && (int(slot.ehk) > len(b.ehkTable) || b.ehkTable[slot.ehk] != explicitHashKey) {
+		return false
+	}
+	if newPK {
+		b.pkTable = append(b.pkTable, partitionKey)
+		b.tablesLen += fieldLen(len(partitionKey))
+	}
+	if newEHK {
+		b.ehkTable = append(b.ehkTable, explicitHashKey)
+		b.tablesLen += fieldLen(len(explicitHashKey))
+	}
+	b.appended = true
+	b.write(uint64(slot.pk), hasEHK, uint64(slot.ehk), explicitHashKey, data)
 	return true
+}
+
+// Reserve counts a record of dataLen bytes as Add would, without its data:
+// it reports true and grows Size exactly as Add would have, and returns
+// where the record's keys are in the key tables (for Append), or reports
+// false and leaves the Builder unchanged. A Builder given Reserve only
+// sizes an aggregate: Build, Single and Add (until Reset) are for Builders
+// given their records with Add. It lets one goroutine decide which records
+// go together, at the cost of their keys alone, while another builds the
+// aggregate from the same records, added in the same order, to the size
+// reserved.
+func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) (Slot, bool) {
+	if b.appended || !b.Fits(partitionKey, explicitHashKey, dataLen) {
+		return Slot{}, false
+	}
+	pkIdx, hasEHK, ehkIdx := b.index(partitionKey, explicitHashKey)
+	if b.count == 0 {
+		b.firstEHK = explicitHashKey
+	}
+	b.recordsLen += fieldLen(recordLen(pkIdx, hasEHK, ehkIdx, dataLen))
+	b.reserved = true
+	b.count++
+	return Slot{pk: uint32(pkIdx), ehk: uint32(ehkIdx)}, true
+}
+
+// index returns the indexes of a record's keys in the key tables, adding
+// keys not in them yet.
+func (b *Builder) index(partitionKey, explicitHashKey string) (pkIdx uint64, hasEHK bool, ehkIdx uint64) {
+	pkIdx, ok := b.pkIndex[partitionKey]
+	if !ok {
+		pkIdx = uint64(len(b.pkTable))
+		b.pkIndex[partitionKey] = pkIdx
+		b.pkTable = append(b.pkTable, partitionKey)
+		b.tablesLen += fieldLen(len(partitionKey))
+	}
+	hasEHK = explicitHashKey != ""
+	if hasEHK {
+		ehkIdx, ok = b.ehkIndex[explicitHashKey]
+		if !ok {
+			ehkIdx = uint64(len(b.ehkTable))
+			b.ehkIndex[explicitHashKey] = ehkIdx
+			b.ehkTable = append(b.ehkTable, explicitHashKey)
+			b.tablesLen += fieldLen(len(explicitHashKey))
+		}
+	}
+	return pkIdx, hasEHK, ehkIdx
 }
 
 // delta is the growth of the protobuf message when a record is added.
@@ -282,7 +362,13 @@ func fieldLen(n int) int {
 // to dst and returns the extended slice; it appends EncodedLen bytes, and
 // nothing for an empty Builder. It does not reset the Builder. It allocates
 // only when dst lacks the capacity.
+//
+// It panics when the Builder was given Reserve since its last Reset: it
+// holds no data to build from.
 func (b *Builder) Build(dst []byte) []byte {
+	if b.reserved {
+		panic("aggregate: Build of a Builder given Reserve")
+	}
 	if b.count == 0 {
 		return dst
 	}
@@ -307,9 +393,9 @@ func (b *Builder) Build(dst []byte) []byte {
 // Single returns the only user record when Len is 1, so that the caller can
 // send it raw, with its own keys, as the KPL does. data aliases the Builder's
 // buffer and is valid until the next Add or Reset. ok is false when Len is
-// not 1.
+// not 1, or when the Builder was given Reserve.
 func (b *Builder) Single() (partitionKey, explicitHashKey string, data []byte, ok bool) {
-	if b.count != 1 {
+	if b.count != 1 || b.reserved {
 		return "", "", nil, false
 	}
 	return b.pkTable[0], b.firstEHK, b.records[b.firstDataStart:b.firstDataEnd:b.firstDataEnd], true
@@ -351,6 +437,8 @@ func (b *Builder) Reset() {
 	b.ehkTable = b.ehkTable[:0]
 	b.tablesLen = 0
 	b.records = b.records[:0]
+	b.recordsLen = 0
+	b.reserved, b.appended = false, false
 	b.count = 0
 	b.firstEHK = ""
 	b.firstDataStart, b.firstDataEnd = 0, 0

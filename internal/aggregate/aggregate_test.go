@@ -440,3 +440,81 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	}
 }
+
+// Reserve must take and refuse exactly the records Add would, and size the
+// aggregate exactly as Build then writes it.
+func TestReserveSizesAsAddBuilds(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for round := range 200 {
+		l := Limits{MaxBytes: 100 + r.IntN(5000), MaxCount: 1 + r.IntN(50)}
+		sizer, builder, appender := newBuilder(t, l), newBuilder(t, l), newBuilder(t, l)
+		for {
+			rc := rec{pk: fmt.Sprintf("k%d", r.IntN(20)), data: make([]byte, r.IntN(300))}
+			if r.IntN(3) == 0 {
+				rc.ehk = fmt.Sprint(r.IntN(1000))
+			}
+			slot, reserved := sizer.Reserve(rc.pk, rc.ehk, len(rc.data))
+			added := builder.Add(rc.pk, rc.ehk, rc.data)
+			if reserved != added {
+				t.Fatalf("round %d: Reserve = %v, Add = %v", round, reserved, added)
+			}
+			if reserved && !appender.Append(rc.pk, rc.ehk, slot, rc.data) {
+				t.Fatalf("round %d: Append refused the slot Reserve gave", round)
+			}
+			if sizer.Size() != builder.Size() || sizer.Len() != builder.Len() || sizer.ExplicitHashKey() != builder.ExplicitHashKey() {
+				t.Fatalf("round %d: Reserve sized %d bytes, %d records, key %q; Add %d, %d, %q", round,
+					sizer.Size(), sizer.Len(), sizer.ExplicitHashKey(), builder.Size(), builder.Len(), builder.ExplicitHashKey())
+			}
+			if !added {
+				break
+			}
+		}
+		built := builder.Build(nil)
+		if got, want := len(built), sizer.EncodedLen(); got != want {
+			t.Fatalf("round %d: Build wrote %d bytes, Reserve sized %d", round, got, want)
+		}
+		if !bytes.Equal(appender.Build(nil), built) {
+			t.Fatalf("round %d: Append built other bytes than Add", round)
+		}
+		if appender.Len() > 0 && appender.Add("k", "", nil) {
+			t.Fatalf("round %d: Add took a record after Append", round)
+		}
+		if sizer.Len() > 0 && sizer.Add("k", "", nil) {
+			t.Fatalf("round %d: Add took a record after Reserve", round)
+		}
+		if _, _, _, ok := sizer.Single(); ok && sizer.Len() > 0 {
+			t.Fatalf("round %d: Single answered after Reserve", round)
+		}
+		sizer.Reset()
+		if !sizer.Add("k", "", nil) || len(sizer.Build(nil)) != sizer.EncodedLen() {
+			t.Fatalf("round %d: a reset Builder does not build", round)
+		}
+	}
+}
+
+func TestBuildAfterReservePanics(t *testing.T) {
+	b := newBuilder(t, Limits{})
+	b.Reserve("k", "", 10)
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Build after Reserve did not panic")
+		}
+	}()
+	b.Build(nil)
+}
+
+// Append refuses records in another order than Reserve sized them.
+func TestAppendRefusesAnotherOrder(t *testing.T) {
+	sizer, b := newBuilder(t, Limits{}), newBuilder(t, Limits{})
+	s1, _ := sizer.Reserve("a", "", 1)
+	s2, _ := sizer.Reserve("b", "7", 1)
+	if b.Append("b", "7", s2, []byte("x")) {
+		t.Fatal("Append took the second record first")
+	}
+	if !b.Append("a", "", s1, []byte("x")) || b.Append("b", "", s1, []byte("x")) {
+		t.Fatal("Append took a record whose key is not that of its slot")
+	}
+	if !b.Append("b", "7", s2, []byte("x")) || b.Size() != sizer.Size() {
+		t.Fatalf("Append sized %d, Reserve %d", b.Size(), sizer.Size())
+	}
+}

@@ -137,20 +137,7 @@ func aggMeasure(b *testing.B, cfg inskinesis.Config[[]byte]) aggRun {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				if err := s.Put(data); err != nil {
-					if !errors.Is(err, inskinesis.ErrClosed) {
-						b.Error(err)
-					}
-					return
-				}
-			}
-		}()
-	}
+	putUntil(b, s, data, 2, &stop, &wg)
 
 	// The window is read from the records' arrival times, on the server's
 	// clock (time.Now), so neither the warm-up nor the shutdown below
@@ -191,4 +178,23 @@ func aggMeasure(b *testing.B, cfg inskinesis.Config[[]byte]) aggRun {
 		run.userRecords += len(users)
 	}
 	return run
+}
+
+// putUntil starts n goroutines that put data into s as fast as they can
+// until stop is set or the stream closes; wg counts them.
+func putUntil(b *testing.B, s *inskinesis.Stream[[]byte], data []byte, n int, stop *atomic.Bool, wg *sync.WaitGroup) {
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				if err := s.Put(data); err != nil {
+					if !errors.Is(err, inskinesis.ErrClosed) {
+						b.Error(err)
+					}
+					return
+				}
+			}
+		}()
+	}
 }

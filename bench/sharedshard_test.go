@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,20 +111,7 @@ func sharedMeasure(b *testing.B, producers int) sharedRun {
 			b.Fatal(err)
 		}
 		streams[p] = s
-		for range 2 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for !stop.Load() {
-					if err := s.Put(data); err != nil {
-						if !errors.Is(err, inskinesis.ErrClosed) {
-							b.Error(err)
-						}
-						return
-					}
-				}
-			}()
-		}
+		putUntil(b, s, data, 2, &stop, &wg)
 	}
 
 	// The window is read from the records' arrival times, on the server's

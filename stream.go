@@ -83,6 +83,8 @@ type Result[T any] struct {
 	Err error
 	// Buffered is the time from Put to the outcome, measured to a round of
 	// the stream's loop (a RecordTTL makes Put take the start exactly).
+	// Without a RecordTTL, the start is when the loop took the record: for
+	// a record that waited on disk in a spool, when it was read back.
 	Buffered time.Duration
 	// Aggregated is true when the record was delivered inside a KPL
 	// aggregate (Config.AggregateRecords), and SubSequenceNumber is then
@@ -806,10 +808,14 @@ const spillDelay = 10 * time.Millisecond
 // spoolRecord writes r to the spool, asking to keep it in memory when keep
 // is set; it reports whether that was granted. Call with ledger.mu held.
 func (s *Stream[T]) spoolRecord(r *record[T], keep bool) (loaded bool, err error) {
-	// The time it was put goes with it, for RecordTTL and Result.Buffered
-	// when it is read back from disk, in this process or after a restart.
-	r.born = time.Now()
-	seq, loaded, err := s.durable.sp.AppendAt(r.key, r.hashKey, r.data, r.born.UnixNano(), keep)
+	// With a RecordTTL, the time it was put goes with it, so that the TTL
+	// counts the wait on disk, in this process or after a restart.
+	var born int64
+	if s.set.recordTTL > 0 {
+		r.born = time.Now()
+		born = r.born.UnixNano()
+	}
+	seq, loaded, err := s.durable.sp.AppendAt(r.key, r.hashKey, r.data, born, keep)
 	if err != nil {
 		if errors.Is(err, spool.ErrFull) {
 			return false, err

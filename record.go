@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +135,9 @@ func (q *request[T]) add(r *record[T]) {
 // the loop reserved (see shards.go seal), into the request's arena, and
 // live until the call is done.
 func (q *request[T]) build(lim aggregate.Limits) error {
-	q.arena, q.ehks = q.arena[:0], q.ehks[:0]
+	// Room for every entry's explicit hash key up front, so that the
+	// pointers into ehks stay valid as it grows.
+	q.arena, q.ehks = q.arena[:0], slices.Grow(q.ehks[:0], len(q.recs))
 	for _, r := range q.recs {
 		e := types.PutRecordsRequestEntry{Data: r.data}
 		if r.key != "" { // none when the service places records itself
@@ -150,19 +153,12 @@ func (q *request[T]) build(lim aggregate.Limits) error {
 			}
 			e.Data = data
 			q.ehks = append(q.ehks, ehk)
-			e.ExplicitHashKey = nil // set below, once ehks no longer grows
+			e.ExplicitHashKey = &q.ehks[len(q.ehks)-1]
 		}
 		if e.Data == nil {
 			e.Data = noData
 		}
 		q.entries = append(q.entries, e)
-	}
-	k := 0
-	for i, r := range q.recs {
-		if len(r.children) > 0 {
-			q.entries[i].ExplicitHashKey = &q.ehks[k]
-			k++
-		}
 	}
 	q.input.Records = q.entries
 	return nil

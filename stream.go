@@ -610,7 +610,7 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 	}
 	if !wait && s.durable == nil && s.ledger.full() {
 		s.ledger.mu.Lock()
-		if s.inbox.pending() { // the loop sends at once when it sees the stream full
+		if s.inbox.pending() { // as in admit
 			s.wakeLoop()
 		}
 		s.ledger.mu.Unlock()
@@ -710,8 +710,7 @@ func (s *Stream[T]) keyHash(key string) hashkey.Uint128 {
 func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 	l := s.ledger
 	d := s.durable
-	var spillAfter *time.Timer // with a spool: when a record waiting for memory goes to disk instead
-	spilling := false
+	spilled := false // with a spool: waited for memory long enough, to disk now
 	for {
 		l.mu.Lock()
 		if l.closed {
@@ -719,31 +718,17 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ErrClosed
 		}
 		room := l.fits(r.size)
-		if d != nil && !room && r.fn == nil && wait && !spilling && !d.sp.Backlog() {
-			// Memory is full and nothing waits on disk: wait a little
-			// for room, so that records go to disk when the stream falls
-			// behind, not at every burst (reading them back costs the
-			// loop time).
-			spilling = true
-			if s.inbox.pending() { // the loop sends at once when it sees the stream full
-				s.wakeLoop()
-			}
-			if spillAfter == nil {
-				spillAfter = time.NewTimer(spillDelay)
-				defer spillAfter.Stop()
-			}
-			space := l.waitSpace()
-			l.mu.Unlock()
-			select {
-			case <-space:
-				spilling = false
-			case <-spillAfter.C:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			continue
+		if !room && s.inbox.pending() {
+			// The loop sends what it holds at once when the stream is
+			// full, once it has seen the records in the inbox.
+			s.wakeLoop()
 		}
-		if d != nil && (room || r.fn == nil) {
+		// With a spool, memory full and nothing waiting on disk: wait a
+		// little for room, so that records go to disk when the stream
+		// falls behind, not at every burst (reading them back costs the
+		// loop time).
+		spill := d != nil && !room && r.fn == nil && wait && !spilled && !d.sp.Backlog()
+		if d != nil && !spill && (room || r.fn == nil) {
 			// With a spool, a record goes to disk first. One without a
 			// callback may stay there until memory has room; one with a
 			// callback, which cannot outlive the process, waits for room
@@ -782,21 +767,27 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			l.mu.Unlock()
 			return s.admitted(size)
 		}
-		// The loop sends what it holds at once when the stream is full,
-		// once it has seen the records in the inbox.
-		if s.inbox.pending() {
-			s.wakeLoop()
-		}
 		if !wait {
 			l.mu.Unlock()
 			return ErrBufferFull
+		}
+		var spillAfter *time.Timer // nil channel: wait for room only
+		var spillNow <-chan time.Time
+		if spill {
+			spillAfter = time.NewTimer(spillDelay)
+			spillNow = spillAfter.C
 		}
 		space := l.waitSpace()
 		l.mu.Unlock()
 		select {
 		case <-space:
+		case <-spillNow:
+			spilled = true // to disk on the next round
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if spillAfter != nil {
+			spillAfter.Stop()
 		}
 	}
 }

@@ -172,7 +172,7 @@ func (l *loop[T]) refill() bool {
 			break
 		}
 		r.data, r.key, r.hashKey = e.Data, e.Key, e.HashKey
-		r.size = len(r.data) + len(r.key)
+		r.size = recordSize(r.data, r.key)
 		r.spoolSeq, r.spooled, r.encodedOnly = e.Seq, true, true
 		r.maybeWritten = e.Replay // the process that wrote it may have sent it
 		r.replayed = e.Replay

@@ -165,37 +165,36 @@ func (st *stage[T]) seal(sb *shardBuilder[T]) *record[T] {
 // when the next builder falls due (zero if none). It looks only at the
 // builders that fall due, not at every shard's.
 func (st *stage[T]) sealDue(now time.Time, linger time.Duration, all bool) (e *record[T], next time.Time) {
-	q := &st.due
-	for q.Len() > 0 {
-		d := q.Front()
-		if d.gen != d.sb.gen || len(d.sb.recs) == 0 {
-			q.PopFront() // sealed since
-			continue
-		}
-		due := d.sb.oldest.Add(linger)
-		if !all && now.Before(due) {
-			return nil, due
-		}
-		q.PopFront()
-		return st.seal(d.sb), time.Time{}
+	sb := st.front()
+	if sb == nil {
+		return nil, time.Time{}
 	}
-	return nil, time.Time{}
+	if due := sb.oldest.Add(linger); !all && now.Before(due) {
+		return nil, due
+	}
+	st.due.PopFront()
+	return st.seal(sb), time.Time{}
 }
 
 // nextDue returns when the first builder holding records falls due,
 // FlushInterval (linger) after its oldest record was queued, or zero if no
 // builder holds records.
 func (st *stage[T]) nextDue(linger time.Duration) time.Time {
-	q := &st.due
-	for q.Len() > 0 {
-		d := q.Front()
-		if d.gen != d.sb.gen || len(d.sb.recs) == 0 {
-			q.PopFront() // sealed since
-			continue
-		}
-		return d.sb.oldest.Add(linger)
+	if sb := st.front(); sb != nil {
+		return sb.oldest.Add(linger)
 	}
 	return time.Time{}
+}
+
+// front drops the due queue's entries of builders sealed since they were
+// queued and returns the first builder still holding records, or nil.
+func (st *stage[T]) front() *shardBuilder[T] {
+	for q := &st.due; q.Len() > 0; q.PopFront() {
+		if d := q.Front(); d.gen == d.sb.gen && len(d.sb.recs) > 0 {
+			return d.sb
+		}
+	}
+	return nil
 }
 
 // drain empties every builder and returns the records they held, in no

@@ -670,7 +670,7 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		}
 		r.hashKey = hk
 	}
-	r.size = len(data) + len(key)
+	r.size = recordSize(data, key)
 	if r.size > s.set.maxRecordSize {
 		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
@@ -841,6 +841,10 @@ func (s *Stream[T]) wakeLoop() {
 	default:
 	}
 }
+
+// recordSize is a record's size as Kinesis counts it against its limits:
+// data plus partition key.
+func recordSize(data []byte, key string) int { return len(data) + len(key) }
 
 func checkKey(key string) error {
 	if key == "" {

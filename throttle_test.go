@@ -75,7 +75,18 @@ func TestBurstToOneShardLosesNothing(t *testing.T) {
 							t.Errorf("reported: %v", err)
 						}
 					case <-s.Done():
-						return
+						// Errors sent before the stream stopped may
+						// still wait in the channel.
+						for {
+							select {
+							case err := <-s.Error():
+								if reported.Add(1) == 1 {
+									t.Errorf("reported: %v", err)
+								}
+							default:
+								return
+							}
+						}
 					}
 				}
 			}()

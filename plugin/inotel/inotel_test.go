@@ -2,9 +2,7 @@ package inotel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,48 +122,20 @@ func eq[V comparable](t *testing.T, what string, got, want V) {
 }
 
 // run puts n orders through a stream of cfg and stops it; it returns the
-// records reported as not delivered.
+// records reported as not delivered (Stats.Failed).
 func run(t *testing.T, cfg inskinesis.Config[order], n int) int {
 	t.Helper()
 	s, err := inskinesis.NewKinesis(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var failed int
-	var wg sync.WaitGroup
-	wg.Add(1)
-	count := func(err error) {
-		var pe *inskinesis.PutError[order]
-		if errors.As(err, &pe) {
-			failed += len(pe.Records)
-		}
-	}
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case err := <-s.Error():
-				count(err)
-			case <-s.Done():
-				for {
-					select {
-					case err := <-s.Error():
-						count(err)
-					default:
-						return
-					}
-				}
-			}
-		}
-	}()
 	for i := 0; i < n; i++ {
 		if err := s.Put(order{ID: i, User: fmt.Sprintf("user-%d", i%97)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.FlushAndStopStreaming()
-	wg.Wait()
-	return failed
+	return int(s.Stats().Failed)
 }
 
 // TestExactCountsUnderFaults injects whole-call throttling and per-record

@@ -1,9 +1,7 @@
 package inprom_test
 
 import (
-	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -101,48 +99,20 @@ func eq[V comparable](t *testing.T, what string, got, want V) {
 }
 
 // run puts n orders through a stream of cfg and stops it; it returns the
-// records reported as not delivered.
+// records reported as not delivered (Stats.Failed).
 func run(t *testing.T, cfg inskinesis.Config[order], n int) int {
 	t.Helper()
 	s, err := inskinesis.NewKinesis(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var failed int
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case err := <-s.Error():
-				var pe *inskinesis.PutError[order]
-				if errors.As(err, &pe) {
-					failed += len(pe.Records)
-				}
-			case <-s.Done():
-				for {
-					select {
-					case err := <-s.Error():
-						var pe *inskinesis.PutError[order]
-						if errors.As(err, &pe) {
-							failed += len(pe.Records)
-						}
-					default:
-						return
-					}
-				}
-			}
-		}
-	}()
 	for i := 0; i < n; i++ {
 		if err := s.Put(order{ID: i, User: fmt.Sprintf("user-%d", i%97)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.FlushAndStopStreaming()
-	wg.Wait()
-	return failed
+	return int(s.Stats().Failed)
 }
 
 // TestExactCountsUnderFaults injects whole-call throttling and per-record

@@ -31,7 +31,7 @@ func TestAutoSwitchBack(t *testing.T) {
 	ctx := context.Background()
 	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
 	require.NoError(t, err)
-	arn := "arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"
+	arn := kinesistest.StreamARN("s")
 	strategy := func(d types.RecordDistributionStrategy) {
 		_, err := c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{StreamARN: aws.String(arn), RecordDistributionStrategy: d})
 		require.NoError(t, err)
@@ -94,7 +94,7 @@ func TestAutoKeylessRecordsIgnoreOrderByKey(t *testing.T) {
 	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
 	require.NoError(t, err)
 	_, err = c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
-		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		StreamARN:                  aws.String(kinesistest.StreamARN("s")),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
 	})
 	require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestAutoKeptWhenRefreshPanics(t *testing.T) {
 	_, err := c.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("s"), StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
 	require.NoError(t, err)
 	_, err = c.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
-		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		StreamARN:                  aws.String(kinesistest.StreamARN("s")),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
 	})
 	require.NoError(t, err)
@@ -193,7 +193,7 @@ func TestSummaryReadsAreSpaced(t *testing.T) {
 	s, err := NewKinesis(Config[event]{StreamName: "s", Client: c, Partitioner: byKey, AggregateRecords: true, MaxBatchSize: 5000})
 	require.NoError(t, err)
 	_, err = kc.UpdateStreamRecordDistributionStrategy(ctx, &kinesis.UpdateStreamRecordDistributionStrategyInput{
-		StreamARN:                  aws.String("arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"),
+		StreamARN:                  aws.String(kinesistest.StreamARN("s")),
 		RecordDistributionStrategy: types.RecordDistributionStrategyAuto,
 	})
 	require.NoError(t, err)

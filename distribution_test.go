@@ -40,7 +40,7 @@ func onDemandStream(t *testing.T, c *kinesis.Client, name string, kib int32) str
 	}
 	_, err := c.CreateStream(context.Background(), in)
 	require.NoError(t, err)
-	return "arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/" + name
+	return kinesistest.StreamARN(name)
 }
 
 func setStrategy(t *testing.T, c *kinesis.Client, arn string, d types.RecordDistributionStrategy) {
@@ -480,7 +480,7 @@ func (r *recordingClient) DescribeStreamSummary(ctx context.Context, in *kinesis
 func TestStreamARNOnEveryCall(t *testing.T) {
 	srv := kinesistest.Start(t)
 	require.NoError(t, srv.CreateStream("s", 3))
-	arn := "arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/s"
+	arn := kinesistest.StreamARN("s")
 	for _, tc := range []struct {
 		name, want string
 		cfgName    string
@@ -510,7 +510,7 @@ func TestStreamARNOnEveryCall(t *testing.T) {
 // name the ARN.
 func TestStreamARNMissingStream(t *testing.T) {
 	srv := kinesistest.Start(t)
-	arn := "arn:aws:kinesis:" + kinesistest.Region + ":" + kinesistest.AccountID + ":stream/missing"
+	arn := kinesistest.StreamARN("missing")
 	_, err := inskinesis.NewKinesis(inskinesis.Config[aggEvent]{StreamARN: arn, Client: srv.Client(), AggregateRecords: true})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), `stream "`+arn+`"`)

@@ -21,7 +21,7 @@ func createOnDemand(t *testing.T, c *kinesis.Client, name string) string {
 	if err != nil {
 		t.Fatalf("CreateStream ON_DEMAND: %v", err)
 	}
-	return "arn:aws:kinesis:" + Region + ":" + AccountID + ":stream/" + name
+	return StreamARN(name)
 }
 
 func setDistribution(t *testing.T, c *kinesis.Client, arn string, d types.RecordDistributionStrategy) {
@@ -113,7 +113,7 @@ func TestRecordDistributionRules(t *testing.T) {
 	if err := srv.CreateStream("provisioned", 2); err != nil {
 		t.Fatal(err)
 	}
-	arn := "arn:aws:kinesis:" + Region + ":" + AccountID + ":stream/"
+	arn := StreamARN("") // + a name
 	for _, tc := range []struct {
 		name string
 		in   *kinesis.UpdateStreamRecordDistributionStrategyInput

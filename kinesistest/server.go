@@ -462,7 +462,11 @@ func (s *Server) sleep(c *call, d time.Duration) bool {
 	}
 }
 
-func (s *Server) arn(name string) string {
+func (s *Server) arn(name string) string { return StreamARN(name) }
+
+// StreamARN returns the ARN a Server gives the stream name, in Region and
+// AccountID, for requests that name a stream by ARN.
+func StreamARN(name string) string {
 	return "arn:aws:kinesis:" + Region + ":" + AccountID + ":stream/" + name
 }
 

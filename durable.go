@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,8 +49,9 @@ type durable struct {
 	// coded. Guarded by ledger.mu.
 	epochs []epochRun
 
-	seqs []uint64     // the loop's scratch for Settle
-	lost atomic.Int64 // records that could not be read back
+	seqs      []uint64 // the loop's scratch for Settle
+	closeOnce sync.Once
+	lost      atomic.Int64 // records that could not be read back
 }
 
 type epochRun struct {
@@ -197,16 +199,21 @@ func (l *loop[T]) refill() bool {
 	return n > 0
 }
 
-// closeDurable closes the spool once the loop and the callbacks have ended
-// (from stopped), so that a Close that gave up does not wait for the disk.
+// closeDurable closes the spool once nothing uses it any more: when the
+// loop and the callbacks have ended (stopped), or, for a Close that gave
+// up, as soon as the loop has stopped, since a callback it gave up on may
+// run for long and the spool must be unlocked for a new stream. It runs
+// once.
 func (s *Stream[T]) closeDurable() {
 	d := s.durable
 	if d == nil {
 		return
 	}
-	if err := d.close(s.ledger); err != nil && s.hooks.log != nil {
-		s.hooks.log.spoolClose(err)
-	}
+	d.closeOnce.Do(func() {
+		if err := d.close(s.ledger); err != nil && s.hooks.log != nil {
+			s.hooks.log.spoolClose(err)
+		}
+	})
 }
 
 // backlog reports whether records wait on disk to be read back.

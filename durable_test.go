@@ -319,6 +319,31 @@ func TestSpoolNotSyncedKeepsTheRecord(t *testing.T) {
 	assert.Len(t, storedIDs(t, f), 22, "every record was delivered")
 }
 
+// TestSpoolFreeAfterCloseGaveUp: a Close that gives up while a callback
+// blocks leaves the spool closed and unlocked, so that the producer can
+// start again on it.
+func TestSpoolFreeAfterCloseGaveUp(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewKinesis(Config[event]{StreamName: "test", Client: newFake(12), Partitioner: byKey, SpoolDir: dir})
+	require.NoError(t, err)
+	release := make(chan struct{})
+	called := make(chan struct{})
+	require.NoError(t, s.PutAsync(context.Background(), event{ID: 1, Key: "a"}, func(Result[event]) {
+		close(called)
+		<-release
+	}))
+	s.nudge()
+	<-called // the callback runs, and blocks
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_ = s.Close(ctx) // gives up on the blocked callback
+	s2, err := NewKinesis(Config[event]{StreamName: "test", Client: newFake(13), Partitioner: byKey, SpoolDir: dir})
+	require.NoError(t, err, "the spool was unlocked although a callback still runs")
+	s2.FlushAndStopStreaming()
+	close(release)
+	<-s.Done()
+}
+
 func TestSpoolLocked(t *testing.T) {
 	dir := t.TempDir()
 	s := newTestStream(t, newFake(6), func(c *Config[event]) { c.SpoolDir = dir })

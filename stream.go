@@ -436,6 +436,7 @@ func (s *Stream[T]) Close(ctx context.Context) error {
 		})
 		<-s.loopDone // prompt: once it gave up, the loop waits for nothing
 		s.giveUpCallbacks()
+		s.closeDurable() // nothing uses the spool now: sync it and unlock it
 	}
 	s.abortMu.Lock()
 	defer s.abortMu.Unlock()

@@ -29,7 +29,9 @@ func (in *inbox[T]) put(r *record[T]) (wake bool) {
 	in.recs = append(in.recs, r)
 	in.bytes += r.size
 	if len(in.recs) == 1 {
-		in.since = time.Now()
+		if in.since = r.born; in.since.IsZero() { // Put read the clock already with a RecordTTL
+			in.since = time.Now()
+		}
 		if in.watchAt.IsZero() || in.watchAt.After(in.since.Add(in.linger)) {
 			return true
 		}

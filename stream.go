@@ -655,8 +655,11 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	stage = ErrInvalidPartitionKey
 	key := s.partitioner(v)
 	if key != "" || !s.serviceManaged() { // AUTO streams need no key
-		if err := checkKey(key); err != nil {
-			return r, err
+		// A key the hash cache holds (a static key) was checked before.
+		if c := s.lastKey.Load(); c == nil || c.key != key {
+			if err := checkKey(key); err != nil {
+				return r, err
+			}
 		}
 	}
 	if s.hashKey != nil {
@@ -712,6 +715,9 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 	l := s.ledger
 	d := s.durable
 	spilled := false // with a spool: waited for memory long enough, to disk now
+	if s.set.recordTTL > 0 && r.born.IsZero() {
+		r.born = time.Now() // outside the lock Put and the loop share
+	}
 	for {
 		l.mu.Lock()
 		if l.closed {
@@ -757,9 +763,6 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 		if room {
 			size := r.size // r is the loop's once unlocked
 			r.epoch = l.take(r.size)
-			if s.set.recordTTL > 0 && r.born.IsZero() {
-				r.born = time.Now()
-			}
 			// The loop takes the whole inbox under this same lock; it
 			// needs waking only when a batch may be cut (see inbox).
 			if s.inbox.put(r) {
@@ -803,8 +806,7 @@ func (s *Stream[T]) spoolRecord(r *record[T], keep bool) (loaded bool, err error
 	// With a RecordTTL, the time it was put goes with it, so that the TTL
 	// counts the wait on disk, in this process or after a restart.
 	var born int64
-	if s.set.recordTTL > 0 {
-		r.born = time.Now()
+	if !r.born.IsZero() { // read by admit with a RecordTTL
 		born = r.born.UnixNano()
 	}
 	seq, loaded, err := s.durable.sp.AppendAt(r.key, r.hashKey, r.data, born, keep)

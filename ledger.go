@@ -54,6 +54,9 @@ func (l *ledger) take(size int) uint64 {
 	return l.epoch
 }
 
+// waiting reports whether a Put waits for space. Call with mu held.
+func (l *ledger) waiting() bool { return l.space != nil }
+
 // waitSpace returns a channel closed when space next frees up or the ledger
 // closes. Call with mu held.
 func (l *ledger) waitSpace() <-chan struct{} {

@@ -62,6 +62,9 @@ type loop[T any] struct {
 	obs observer // scratch for hooks and the log
 
 	refilled []*record[T] // scratch of refill
+	// A Put waits for space (the record it holds does not fit in what is
+	// left): as full as it gets for that Put, whatever held counts.
+	putWaits bool
 }
 
 type retryGroup[T any] struct {
@@ -178,6 +181,7 @@ func (l *loop[T]) takeInbox() {
 	s.ledger.mu.Lock()
 	recs, since := s.inbox.take(l.spareIn)
 	closed := s.ledger.closed
+	l.putWaits = s.ledger.waiting()
 	s.ledger.mu.Unlock()
 	// Each record lingers from when the first of them was handed in, not
 	// from when the loop took them.
@@ -252,7 +256,7 @@ func (l *loop[T]) sealAll() bool { return l.force || !l.inOpen || l.full() }
 // full reports whether the stream holds as much as Put may give it, so
 // that waiting for batches to fill would only delay Put.
 func (l *loop[T]) full() bool {
-	return l.held >= l.set.bufferRecords || l.heldBytes >= int64(l.set.bufferBytes)
+	return l.putWaits || l.held >= l.set.bufferRecords || l.heldBytes >= int64(l.set.bufferBytes)
 }
 
 // ready reports whether the front of the queue should go now rather than

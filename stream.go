@@ -781,6 +781,12 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			spillAfter = time.NewTimer(spillDelay)
 			spillNow = spillAfter.C
 		}
+		if !l.waiting() {
+			// The first Put to wait tells the loop, which then sends what
+			// it holds without waiting for batches to fill: the record
+			// may not fit although the stream is not full by count.
+			s.wakeLoop()
+		}
 		space := l.waitSpace()
 		l.mu.Unlock()
 		select {

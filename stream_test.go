@@ -786,3 +786,22 @@ func (f *spoiledAnswer) PutRecords(ctx context.Context, in *kinesis.PutRecordsIn
 	}
 	return out, err
 }
+
+// TestPutWaitingForBytesDoesNotWaitForTheLinger: a record that does not fit
+// in the bytes left, although the stream is not full by its count, makes
+// the loop send what it holds at once instead of after FlushInterval.
+func TestPutWaitingForBytesDoesNotWaitForTheLinger(t *testing.T) {
+	f := newFake(21)
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.MaxBufferedBytes = 1000
+		c.FlushInterval = time.Hour
+	})
+	body := strings.Repeat("x", 700)
+	require.NoError(t, s.Put(event{ID: 1, Key: "a", Body: body})) // most of the bytes, waits for its batch
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(t, s.PutContext(ctx, event{ID: 2, Key: "a", Body: body}), "the second record waited for the linger")
+	s.FlushAndStopStreaming()
+	stored, _ := f.snapshot()
+	assert.Len(t, stored, 2)
+}

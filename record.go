@@ -55,6 +55,7 @@ type record[T any] struct {
 	spooled     bool   // it is in the spool
 	encodedOnly bool   // read back from the spool: value not decoded
 	replayed    bool   // left in the spool by an earlier process
+	mapReads    uint8  // an aggregate that landed on an unknown shard: map reads it waited for
 }
 
 // maxArena bounds the aggregate bytes a request keeps between calls.

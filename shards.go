@@ -261,13 +261,29 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 	var again retryBatch[T]
 	for _, r := range unverified {
 		sh, ok := st.snap.ByID(r.shardID)
+		if !ok && !l.aborted && r.mapReads < maxMapReads {
+			// The map does not know the shard yet: the read failed, or
+			// began before the reshard. Read it again rather than send
+			// records again that may have landed where they belong.
+			r.mapReads++
+			st.unverified = append(st.unverified, r)
+			continue
+		}
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
 		l.verify(&again, r, sh)
 	}
+	if len(st.unverified) > 0 {
+		l.refresh(nil)
+	}
 	l.scheduleRetries(again)
 }
+
+// maxMapReads bounds the reads of the shard map an aggregate that landed
+// on a shard the map does not know waits for before its records are sent
+// again.
+const maxMapReads = 3
 
 // takeRate takes entry r's share of its shard's rate and returns 0, or
 // takes nothing and returns how long r must wait for it.

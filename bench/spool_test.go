@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/go-pkg/inskinesis"
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/partition"
 )
@@ -13,15 +14,32 @@ import (
 // (Config.SpoolDir) in a temporary directory: spool=off is the in-memory
 // Put path, spool=on writes every record to the spool before Put returns
 // and syncs it every SpoolSync (100 ms by default).
+//
+// client=sdk is the same through the real SDK client to a minimal server
+// on 127.0.0.1 (see BenchmarkSDK), the path an application takes.
 func BenchmarkPutSpool(b *testing.B) {
-	b.Run("spool=off", func(b *testing.B) {
-		benchPut(b, throughputConfig[[]byte](newOKClient(), codec.Bytes{}, partition.Static[[]byte]("key")), payload100)
-	})
-	b.Run("spool=on", func(b *testing.B) {
-		cfg := throughputConfig[[]byte](newOKClient(), codec.Bytes{}, partition.Static[[]byte]("key"))
-		cfg.SpoolDir = b.TempDir()
-		benchPut(b, cfg, payload100)
-	})
+	for _, client := range []string{"canned", "sdk"} {
+		for _, spool := range []bool{false, true} {
+			name := "spool=off"
+			if spool {
+				name = "spool=on"
+			}
+			if client == "sdk" {
+				name = "client=sdk/" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				var c inskinesis.PutRecordsAPI = newOKClient()
+				if client == "sdk" {
+					c = sdkClient(b, startOKServer(b).ts.URL)
+				}
+				cfg := throughputConfig[[]byte](c, codec.Bytes{}, partition.Static[[]byte]("key"))
+				if spool {
+					cfg.SpoolDir = b.TempDir()
+				}
+				benchPut(b, cfg, payload100)
+			})
+		}
+	}
 }
 
 // BenchmarkPutSpoolSyncEach: with SpoolSync negative every Put waits for an

@@ -92,14 +92,19 @@ func lenPrefixed(p []byte) (field, rest []byte, ok bool) {
 
 // scan walks the frames of b, calling fn with each valid frame's offset
 // and payload. A stretch of bytes between valid frames that holds none is
-// passed to bad with its offset and length. scan returns where the valid
-// frames end: len(b), or the offset of a tail that holds no valid frame (a
-// frame cut short, or garbage), which the caller truncates or reports.
-func scan(b []byte, fn func(off int, payload []byte), bad func(off, n int)) (end int) {
+// passed to bad with its offset and length. fn returns false for a frame
+// that ends the log (a frame left from an earlier use of a recycled file):
+// scan stops there, and a stretch of bad bytes before it belongs to the
+// tail. scan returns where the valid frames end: len(b), or the offset of a
+// tail that holds no valid frame (a frame cut short, garbage, or frames of
+// an earlier use), which the caller truncates or reports.
+func scan(b []byte, fn func(off int, payload []byte) bool, bad func(off, n int)) (end int) {
 	off := 0
 	for off < len(b) {
 		if l, ok := frameAt(b, off); ok {
-			fn(off, b[off+headerLen:off+headerLen+l])
+			if !fn(off, b[off+headerLen:off+headerLen+l]) {
+				return off
+			}
 			off += headerLen + l
 			continue
 		}
@@ -107,8 +112,12 @@ func scan(b []byte, fn func(off int, payload []byte), bad func(off, n int)) (end
 		if next < 0 {
 			return off
 		}
+		l, _ := frameAt(b, next)
+		if !fn(next, b[next+headerLen:next+headerLen+l]) {
+			return off
+		}
 		bad(off, next-off)
-		off = next
+		off = next + headerLen + l
 	}
 	return off
 }

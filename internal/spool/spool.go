@@ -35,6 +35,11 @@ const (
 	DefaultMaxBytes     = 1 << 30
 	DefaultSegmentBytes = 16 << 20
 	maxSegmentBytes     = 1 << 30 // offsets within a segment fit in 32 bits
+
+	// maxFree is how many settled segment files are kept for reuse.
+	// Writing into a file whose blocks are already written and cached
+	// costs a tenth of writing into newly reserved blocks.
+	maxFree = 2
 )
 
 var (
@@ -54,7 +59,8 @@ var (
 type Options struct {
 	// Dir is the directory of the spool, created if missing. Required.
 	Dir string
-	// MaxBytes bounds the bytes of all files of the spool. Default 1 GiB.
+	// MaxBytes bounds the bytes of all files of the spool, counting the
+	// settled segment files kept for reuse (at most two). Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes is the size at which a new segment file is started.
 	// A segment is removed once all its records are settled. Default
@@ -107,6 +113,7 @@ type segment struct {
 	offs    []uint32 // replayed segments: where the unsettled records start
 	unread  int      // its records not yet handed back by Next
 	replay  bool
+	mapped  bool   // written through a mapping: its file may be reused
 	acks    []byte // ack payload not yet written
 	ackFile *os.File
 }
@@ -120,6 +127,7 @@ type Spool struct {
 	mu       sync.Mutex
 	closed   bool
 	segs     []*segment // oldest first
+	free     []freeFile // settled segment files kept for reuse (dropSegment)
 	active   *segment   // the last of segs, appended to; nil until the first Append
 	w        *os.File   // active's log
 	mm       []byte     // active's log mapped, when the file system reserves blocks; nil: write(2)
@@ -154,8 +162,16 @@ type Spool struct {
 	syncErr  error
 }
 
-func segName(first uint64) string { return fmt.Sprintf("%020d.log", first) }
-func ackName(first uint64) string { return fmt.Sprintf("%020d.ack", first) }
+// freeFile is a settled segment file kept to be written again: its blocks
+// are allocated and its pages likely cached.
+type freeFile struct {
+	first uint64 // its name
+	disk  int64  // its size
+}
+
+func segName(first uint64) string  { return fmt.Sprintf("%020d.log", first) }
+func ackName(first uint64) string  { return fmt.Sprintf("%020d.ack", first) }
+func freeName(first uint64) string { return fmt.Sprintf("%020d.free", first) }
 
 // Open takes the directory, truncates a torn tail, skips and counts corrupt
 // frames, removes fully settled segments, and returns a Spool whose reader
@@ -207,6 +223,22 @@ func (s *Spool) recover() error {
 		firsts = append(firsts, first)
 	}
 	slices.Sort(firsts)
+	// Files kept for reuse hold only settled records, and a settled-marks
+	// file whose log is gone (the process died between removing the two)
+	// marks nothing.
+	others, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*.free"))
+	acks, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*.ack"))
+	for _, n := range acks {
+		first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ".ack"), 10, 64)
+		if err == nil && !slices.Contains(firsts, first) {
+			others = append(others, n)
+		}
+	}
+	for _, n := range others {
+		if fi, err := os.Lstat(n); err == nil && fi.Mode().IsRegular() {
+			_ = os.Remove(n)
+		}
+	}
 	for i, first := range firsts {
 		sg, err := s.readSegment(first, i == len(firsts)-1)
 		if err != nil {
@@ -230,7 +262,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 	logPath := filepath.Join(s.opts.Dir, segName(first))
 	ackPath := filepath.Join(s.opts.Dir, ackName(first))
 	if b, err := os.ReadFile(ackPath); err == nil {
-		end := scan(b, func(_ int, p []byte) {
+		end := scan(b, func(_ int, p []byte) bool {
 			for len(p) > 0 {
 				off, n := binary.Uvarint(p)
 				if n <= 0 {
@@ -239,6 +271,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 				acked[off] = true
 				p = p[n:]
 			}
+			return true
 		}, func(_, n int) { s.rec.Corrupt++; s.rec.CorruptBytes += int64(n) })
 		if end < len(b) {
 			s.rec.TornBytes += int64(len(b) - end)
@@ -255,37 +288,52 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	records := map[uint64]bool{}
-	end := scan(b, func(at int, p []byte) {
+	stale := len(b) // where frames of the file's earlier use start
+	end := scan(b, func(at int, p []byte) bool {
 		seq, _, key, hk, data, err := parseRecord(p)
-		if err != nil || seq < first || seq-first > uint64(len(b)) {
+		if err == nil && seq < first {
+			// A recycled file (see dropSegment) holds the frames of its
+			// earlier use past the new ones: every one of them has a
+			// smaller seq than the file's name. The log ends here.
+			stale = at
+			return false
+		}
+		if err != nil || seq-first > uint64(len(b)) {
 			s.rec.Corrupt++
 			s.rec.CorruptBytes += int64(len(p) + headerLen)
-			return
+			return true
 		}
 		off := seq - first
 		if records[off] {
-			return // a frame written twice (cannot happen, but never count it twice)
+			return true // a frame written twice (cannot happen, but never count it twice)
 		}
 		records[off] = true
 		sg.next = max(sg.next, seq+1)
 		if acked[off] {
 			s.rec.Settled++
-			return
+			return true
 		}
 		sg.offs = append(sg.offs, uint32(at))
 		sg.live++
 		s.rec.Records++
 		s.rec.Bytes += int64(len(key) + len(hk) + len(data))
+		return true
 	}, func(_, n int) {
 		s.rec.Corrupt++
 		s.rec.CorruptBytes += int64(n)
 	})
 	if end < len(b) {
 		// Past the last frame: the unused part of a segment reserved ahead
-		// (zeros), and, where the process died while writing, a frame cut
-		// short, which was never acknowledged. Elsewhere than at the end of
-		// the last segment, bytes that are not zeros are corruption.
-		if tail := nonZeroLen(b[end:]); tail > 0 {
+		// (zeros) or the frames of a recycled file's earlier use, and,
+		// where the process died while writing, a frame cut short, which
+		// was never acknowledged. Elsewhere than at the end of the last
+		// segment, bytes that are neither are corruption.
+		tail := nonZeroLen(b[end:stale])
+		if end+4 <= stale && binary.LittleEndian.Uint32(b[end:]) == 0 {
+			// The end is marked (AppendAt): no frame was being written.
+			tail = 0
+		}
+		if tail > 0 {
 			if last {
 				s.rec.TornBytes += int64(tail)
 			} else {
@@ -336,14 +384,26 @@ func (s *Spool) roll(n int64) error {
 	// use, before counting the room the next one needs.
 	s.finishActive()
 	size := max(s.opts.SegmentBytes, n)
-	if s.bytes+size > s.opts.MaxBytes {
+	reuse := len(s.free) > 0 && size == s.opts.SegmentBytes
+	bytes := s.bytes
+	if reuse {
+		bytes -= s.free[len(s.free)-1].disk
+	}
+	if bytes+size > s.opts.MaxBytes {
 		return ErrFull
 	}
 	sg := &segment{first: s.nextSeq, next: s.nextSeq}
 	path := filepath.Join(s.opts.Dir, segName(sg.first))
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("spool: %w", err)
+	var f *os.File
+	if reuse {
+		f = s.reuseFree(path)
+	}
+	if f == nil {
+		var err error
+		f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
 	}
 	mm, err := s.allocate(f, size)
 	if err == nil {
@@ -357,11 +417,33 @@ func (s *Spool) roll(n int64) error {
 	}
 	if mm != nil {
 		sg.disk = size
+		sg.mapped = true
 	}
 	s.active, s.w, s.mm = sg, f, mm
 	s.segs = append(s.segs, sg)
 	s.bytes += sg.disk
 	return nil
+}
+
+// reuseFree renames the last file kept for reuse to path and opens it. Its
+// frames stay until overwritten: the reader tells them by their seqs, all
+// smaller than the new name (see readSegment). It returns nil when that
+// fails; the file is then removed. Call with mu held.
+func (s *Spool) reuseFree(path string) *os.File {
+	fr := s.free[len(s.free)-1]
+	s.free = s.free[:len(s.free)-1]
+	s.bytes -= fr.disk
+	old := filepath.Join(s.opts.Dir, freeName(fr.first))
+	if err := os.Rename(old, path); err != nil {
+		_ = os.Remove(old)
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil
+	}
+	return f
 }
 
 // finishActive gives back the unused reserved part of the segment appended
@@ -422,6 +504,9 @@ func (s *Spool) AppendAt(key, hashKey string, data []byte, born int64, keep bool
 	}
 	if s.mm != nil {
 		appendRecord(s.mm[sg.size:sg.size:sg.size+n], s.nextSeq, born, key, hashKey, data)
+		// Mark the end of the log: in a reused file, what follows is the
+		// rest of its earlier use (see readSegment).
+		clear(s.mm[sg.size+n : min(sg.size+n+4, int64(len(s.mm)))])
 	} else {
 		if s.bytes+n > s.opts.MaxBytes {
 			return 0, false, ErrFull
@@ -634,7 +719,9 @@ func (s *Spool) Settle(seqs ...uint64) {
 	}
 }
 
-// dropSegment removes a fully settled segment that is not appended to.
+// dropSegment removes a fully settled segment that is not appended to. Its
+// log file is kept for reuse (renamed, see roll) while fewer than maxFree
+// are, unless the spool is closing.
 func (s *Spool) dropSegment(i int) {
 	sg := s.segs[i]
 	if sg.ackFile != nil {
@@ -644,8 +731,16 @@ func (s *Spool) dropSegment(i int) {
 		sg.ackFile.Close()
 		sg.ackFile = nil
 	}
-	s.removeFiles(sg)
-	s.bytes -= sg.disk + sg.ackSize
+	log := filepath.Join(s.opts.Dir, segName(sg.first))
+	if sg.mapped && !s.closed && len(s.free) < maxFree && sg.disk <= s.opts.SegmentBytes &&
+		os.Rename(log, filepath.Join(s.opts.Dir, freeName(sg.first))) == nil {
+		s.free = append(s.free, freeFile{first: sg.first, disk: sg.disk}) // its bytes still count
+		_ = os.Remove(filepath.Join(s.opts.Dir, ackName(sg.first)))
+		s.bytes -= sg.ackSize
+	} else {
+		s.removeFiles(sg)
+		s.bytes -= sg.disk + sg.ackSize
+	}
 	s.segs = slices.Delete(s.segs, i, i+1)
 	switch {
 	case s.rseg > i:
@@ -656,9 +751,20 @@ func (s *Spool) dropSegment(i int) {
 	}
 }
 
+// removeFiles removes a segment's log, then its settled marks: the other
+// way round, a process dying in between would replay settled records.
 func (s *Spool) removeFiles(sg *segment) {
-	_ = os.Remove(filepath.Join(s.opts.Dir, ackName(sg.first)))
 	_ = os.Remove(filepath.Join(s.opts.Dir, segName(sg.first)))
+	_ = os.Remove(filepath.Join(s.opts.Dir, ackName(sg.first)))
+}
+
+// removeFree removes the files kept for reuse. Call with mu held.
+func (s *Spool) removeFree() {
+	for _, fr := range s.free {
+		_ = os.Remove(filepath.Join(s.opts.Dir, freeName(fr.first)))
+		s.bytes -= fr.disk
+	}
+	s.free = nil
 }
 
 // Sync writes the settled marks and makes every record appended before it
@@ -826,6 +932,7 @@ func (s *Spool) Close() error {
 			s.dropSegment(i)
 		}
 	}
+	s.removeFree()
 	s.closeFiles()
 	if e := syncDir(s.opts.Dir); e != nil && err == nil {
 		err = e

@@ -6,11 +6,17 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
 	"github.com/go-pkg/inskinesis"
 	"github.com/go-pkg/inskinesis/codec"
+	"github.com/go-pkg/inskinesis/internal/aggregate"
 	"github.com/go-pkg/inskinesis/partition"
 )
 
@@ -120,4 +126,57 @@ func benchAggregated(b *testing.B, cfg inskinesis.Config[[]byte], puts int) {
 		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/rec")
 	}
 	b.ReportMetric(float64(b.N)/float64(max(st.Requests, 1)), "rec/call")
+}
+
+// BenchmarkSDKAggregatedCeiling is what BenchmarkSDKAggregated could reach
+// at best with keys=static on this machine: the same SDK client and server,
+// 4 calls in flight, but aggregates built once before the timer starts
+// (AggregationMaxBytes' default, 100-byte records under one key, 40 per
+// call), so that no Put, aggregation or bookkeeping is done. One op is one
+// user record; it reports rec/s and cpu-ns/rec as BenchmarkSDKAggregated
+// does.
+func BenchmarkSDKAggregatedCeiling(b *testing.B) {
+	srv := startOneShardServer(b)
+	client := sdkClient(b, srv.ts.URL)
+	agg, err := aggregate.New(aggregate.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for agg.Add("key", "", payload100) {
+	}
+	per := agg.Len()
+	blob := agg.Build(nil)
+	const entries = 40
+	in := &kinesis.PutRecordsInput{StreamName: aws.String("bench")}
+	for range entries {
+		in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: blob, PartitionKey: aws.String("key")})
+	}
+	b.SetBytes(int64(len(payload100)))
+	b.ReportAllocs()
+	calls := int64((b.N + per*entries - 1) / (per * entries))
+	b.ResetTimer()
+	t0, c0 := time.Now(), cpuNow()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= calls {
+				out, err := client.PutRecords(context.Background(), in, noSDKRetries)
+				if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
+					b.Errorf("PutRecords: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed, cpu := time.Since(t0), cpuNow()-c0
+	b.StopTimer()
+	sent := calls * int64(per*entries)
+	b.ReportMetric(float64(sent)/elapsed.Seconds(), "rec/s")
+	if _, ok := processCPU(); ok {
+		b.ReportMetric(float64(cpu)/float64(sent), "cpu-ns/rec")
+	}
 }

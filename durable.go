@@ -143,7 +143,7 @@ func (d *durable) close(led *ledger) error {
 // them in as Put would have; it reports whether it took any. A record read
 // back carries its encoding only: its value is decoded if a report needs
 // it.
-func (l *loop[T]) refill() bool {
+func (l *loop[T]) refill(out *settlement[T]) bool {
 	d := l.s.durable
 	if d == nil || l.aborted {
 		return false
@@ -191,7 +191,7 @@ func (l *loop[T]) refill() bool {
 		if r.replayed && len(s.hooks.buffered) > 0 {
 			s.hooks.recordBuffered(r.size) // Put took it in an earlier process
 		}
-		l.accept(r, l.now)
+		l.accept(out, r, l.now)
 	}
 	n := len(got)
 	clear(got)

@@ -14,6 +14,12 @@ import (
 // count of calls in flight, so none of them needs a lock. Data moves one
 // way: Put hands records in, calls run on goroutines of their own and hand
 // their outcome back, and the loop settles each record.
+//
+// Each round of run takes what woke it (a call's outcome, a new shard map,
+// the timer, a Flush), then the inbox, then sends what is ready. The
+// methods that decide a record's fate add it to the round's settlement
+// (settlement.go), and those that send records again return them as a
+// retryBatch; run applies both.
 type loop[T any] struct {
 	s   *Stream[T]
 	set settings
@@ -44,50 +50,24 @@ type loop[T any] struct {
 	force   bool            // send partial batches now (Flush)
 	aborted bool            // a shutdown gave up
 
-	// Scratch, reused per outcome.
-	failures     []failure[T]
-	settled      []*record[T] // records with their outcome, for settle
-	settledBytes int64        // their sizes
-	calls        []*record[T]
-	promoted     []*record[T] // records of retry groups falling due together
-
 	// After a throttle: new records wait until then, behind the throttled
 	// ones (see scheduleRetries).
 	holdUntil time.Time
 
-	// Records and bytes delivered in this round of the loop, added to the
-	// stream's counters once per round rather than per record.
-	nDelivered, bytesDelivered int64
-
-	obs observer // scratch for hooks and the log
-
-	refilled []*record[T] // scratch of refill
 	// A Put waits for space (the record it holds does not fit in what is
 	// left): as full as it gets for that Put, whatever held counts.
 	putWaits bool
+
+	// Buffers that one method reuses from round to round; no other method
+	// reads them.
+	promoted []*record[T] // promoteRetries'
+	refilled []*record[T] // refill's
+	obs      observer     // requestDone's
 }
 
 type retryGroup[T any] struct {
 	due  time.Time
 	recs []*record[T]
-}
-
-// Why a record failed for good.
-type failKind int
-
-const (
-	failFatal     failKind = iota // a non-retryable error
-	failExhausted                 // retries exhausted
-	failExpired                   // RecordTTL passed
-	failThrottled                 // throttled past ThrottleTTL
-	failAborted                   // shutdown gave up
-)
-
-type failure[T any] struct {
-	kind  failKind
-	code  string
-	cause error
-	recs  []*record[T]
 }
 
 func newLoop[T any](s *Stream[T]) *loop[T] {
@@ -116,6 +96,8 @@ func (l *loop[T]) run() {
 		snapc = l.stage.snapc
 	}
 	l.arm() // a stream that starts on AUTO reads the summary again in time
+	// What each round decides about records' fates, applied at its end.
+	out := new(settlement[T])
 	for {
 		wake := s.wake
 		if !l.inOpen {
@@ -126,7 +108,7 @@ func (l *loop[T]) run() {
 			l.now = time.Now()
 		case q := <-s.results:
 			l.now = time.Now()
-			l.handle(q)
+			l.scheduleRetries(l.handle(out, q))
 		case <-l.timer.C:
 			l.now = time.Now()
 			l.timerAt = time.Time{}
@@ -137,23 +119,23 @@ func (l *loop[T]) run() {
 			l.force = true
 		case <-l.abortc:
 			l.now = time.Now()
-			l.checkAbort()
+			l.checkAbort(out)
 		case res := <-snapc:
 			l.now = time.Now()
-			l.newSnapshot(res)
+			l.scheduleRetries(l.newSnapshot(out, res))
 		}
 		// Put wakes the loop only when the inbox holds a batch's worth
 		// or a record would wait too long: it is looked at every time.
-		l.takeInbox()
+		l.takeInbox(out)
 		l.promoteRetries()
 		// Settling frees memory for records waiting on disk (refill).
 		// Records that went into the shard stage meanwhile (aggregates
 		// taken apart, records released from behind their key) are due
 		// when arm says: at once when a Flush or a full stream wants them.
 		for {
-			l.dispatch()
-			l.settle()
-			if !l.refill() {
+			l.dispatch(out)
+			l.apply(out)
+			if !l.refill(out) {
 				break
 			}
 		}
@@ -173,7 +155,7 @@ func (l *loop[T]) run() {
 // takeInbox takes every record Put has handed in, and notes when Put can
 // hand in no more. Put appends to the inbox under the ledger's lock, so one
 // lock round takes any number of records.
-func (l *loop[T]) takeInbox() {
+func (l *loop[T]) takeInbox(out *settlement[T]) {
 	if !l.inOpen {
 		return
 	}
@@ -186,7 +168,7 @@ func (l *loop[T]) takeInbox() {
 	// Each record lingers from when the first of them was handed in, not
 	// from when the loop took them.
 	for _, r := range recs {
-		l.accept(r, since)
+		l.accept(out, r, since)
 	}
 	clear(recs)
 	l.spareIn = recs[:0]
@@ -198,24 +180,24 @@ func (l *loop[T]) takeInbox() {
 // checkAbort starts the abort once a shutdown gave up. Close closes abortc
 // before it cancels the calls in flight, so a call that failed for the
 // cancellation always finds the abort under way.
-func (l *loop[T]) checkAbort() {
+func (l *loop[T]) checkAbort(out *settlement[T]) {
 	select {
 	case <-l.abortc:
 		l.abortc = nil
-		l.abort()
+		l.abort(out)
 	default:
 	}
 }
 
 // accept takes a record from Put, or from the spool, handed in at at.
-func (l *loop[T]) accept(r *record[T], at time.Time) {
+func (l *loop[T]) accept(out *settlement[T], r *record[T], at time.Time) {
 	l.held++
 	l.heldBytes += int64(r.size)
 	if r.born.IsZero() { // Put sets it only with a RecordTTL
 		r.born = at
 	}
 	if l.aborted {
-		l.fail(r, failAborted, "Aborted", nil)
+		l.fail(out, r, failAborted, "Aborted", nil)
 		return
 	}
 	r.queued = at
@@ -226,14 +208,14 @@ func (l *loop[T]) accept(r *record[T], at time.Time) {
 		}
 		l.parked[r.key] = nil
 	}
-	l.enqueue(r)
+	l.enqueue(out, r)
 }
 
 // enqueue passes a record on towards a request: through the shard stage,
 // or straight to the back of the queue.
-func (l *loop[T]) enqueue(r *record[T]) {
+func (l *loop[T]) enqueue(out *settlement[T], r *record[T]) {
 	if l.stage != nil {
-		l.stageRecord(r)
+		l.stageRecord(out, r)
 		return
 	}
 	l.push(r, false)
@@ -272,13 +254,13 @@ func (l *loop[T]) ready() bool {
 }
 
 // dispatch starts calls while there is room for them and records ready.
-func (l *loop[T]) dispatch() {
+func (l *loop[T]) dispatch(out *settlement[T]) {
 	var stageDue time.Time // when the next builder of the stage falls due
 	if l.stage != nil && !l.aborted {
 		stageDue = l.sealDue(l.sealAll())
 	}
 	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
-		q := l.cut()
+		q := l.cut(out)
 		if len(q.recs) == 0 { // every record expired, or went back to the stage
 			l.spareReqs = append(l.spareReqs, q)
 			continue
@@ -298,7 +280,7 @@ func (l *loop[T]) dispatch() {
 }
 
 // cut takes the next request's records from the front of the queue.
-func (l *loop[T]) cut() *request[T] {
+func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 	var q *request[T]
 	if n := len(l.spareReqs); n > 0 {
 		q, l.spareReqs = l.spareReqs[n-1], l.spareReqs[:n-1]
@@ -319,19 +301,19 @@ func (l *loop[T]) cut() *request[T] {
 		if l.expired(r) {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
-			l.expire(r)
+			l.expire(out, r)
 			continue
 		}
 		if r.key == "" && (l.stage == nil || !l.stage.auto) {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
-			l.failKeyless(r)
+			l.failKeyless(out, r)
 			continue
 		}
 		if len(r.children) > 0 && !l.current(r) {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
-			l.dissolve(r)
+			l.dissolve(out, r)
 			continue
 		}
 		if !acc.Fits(r.size) || (l.holding() && !r.queued.IsZero()) {
@@ -362,18 +344,18 @@ func (l *loop[T]) cut() *request[T] {
 // expire fails an entry whose RecordTTL has passed. An aggregate expires
 // when its oldest record does: its records still within their TTL go back
 // to the stage.
-func (l *loop[T]) expire(r *record[T]) {
+func (l *loop[T]) expire(out *settlement[T], r *record[T]) {
 	if len(r.children) == 0 {
-		l.fail(r, failExpired, "Expired", nil)
+		l.fail(out, r, failExpired, "Expired", nil)
 		return
 	}
 	for _, c := range r.children {
 		c.inherit(r)
 		if l.expired(c) {
-			l.fail(c, failExpired, "Expired", nil)
+			l.fail(out, c, failExpired, "Expired", nil)
 		} else {
 			c.queued = time.Time{}
-			l.stageRecord(c)
+			l.stageRecord(out, c)
 		}
 	}
 	l.s.free(r)
@@ -383,14 +365,15 @@ func (l *loop[T]) expired(r *record[T]) bool {
 	return l.set.recordTTL > 0 && l.now.Sub(r.born) >= l.set.recordTTL
 }
 
-// handle settles the records of a finished call.
-func (l *loop[T]) handle(q *request[T]) {
+// handle settles the records of a finished call into out, and returns
+// those that go again.
+func (l *loop[T]) handle(out *settlement[T], q *request[T]) (again retryBatch[T]) {
 	if q.abandoned {
-		return // its records were given up; the request is not reused
+		return again // its records were given up; the request is not reused
 	}
-	l.checkAbort()
+	l.checkAbort(out)
 	if q.abandoned { // the abort just now gave up on it
-		return
+		return again
 	}
 	l.land(q)
 	l.inflight--
@@ -400,7 +383,6 @@ func (l *loop[T]) handle(q *request[T]) {
 	if l.s.hooks.watchRequests() {
 		l.requestDone(q)
 	}
-	var again retryBatch[T] // the entries that go again, after one backoff
 	switch {
 	case q.err != nil:
 		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
@@ -409,13 +391,13 @@ func (l *loop[T]) handle(q *request[T]) {
 		}
 		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
-			l.retryOrFail(&again, r, c, err)
+			l.retryOrFail(out, &again, r, c, err)
 		}
 	case q.out == nil || len(q.out.Records) != len(q.recs):
 		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
 		c := retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
 		for _, r := range q.recs {
-			l.retryOrFail(&again, r, c, err)
+			l.retryOrFail(out, &again, r, c, err)
 		}
 	default:
 		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
@@ -426,9 +408,9 @@ func (l *loop[T]) handle(q *request[T]) {
 				r.shardID, r.seq = deref(e.ShardId), seq
 				if l.stage != nil {
 					l.noteShard(r, false)
-					l.landed(&again, r)
+					l.landed(out, &again, r)
 				} else {
-					l.delivered(r)
+					l.delivered(out, r)
 				}
 				continue
 			}
@@ -436,7 +418,7 @@ func (l *loop[T]) handle(q *request[T]) {
 				// Kinesis answers each entry with a sequence number or
 				// an error code, never both or neither: whatever sent
 				// this (a proxy, a fake) leaves the outcome unknown.
-				l.retryOrFail(&again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
+				l.retryOrFail(out, &again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
 					fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
 				continue
 			}
@@ -448,27 +430,13 @@ func (l *loop[T]) handle(q *request[T]) {
 			if recErr == nil || recErr.Code != code {
 				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
 			}
-			l.retryOrFail(&again, r, c, recErr)
+			l.retryOrFail(out, &again, r, c, recErr)
 		}
 		l.reportShards(q.sent)
 	}
-	l.scheduleRetries(again)
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
-}
-
-// delivered settles an entry Kinesis wrote. settle adds the counts to the
-// stream's counters once per round of the loop.
-func (l *loop[T]) delivered(r *record[T]) {
-	l.nDelivered += int64(r.weight())
-	if len(r.children) == 0 {
-		l.bytesDelivered += int64(r.size)
-	} else {
-		for _, c := range r.children {
-			l.bytesDelivered += int64(c.size)
-		}
-	}
-	l.done(r)
+	return again
 }
 
 // land takes q off the calls in flight.
@@ -499,7 +467,8 @@ func deref(p *string) string {
 // scheduleRetries).
 type retryBatch[T any] struct {
 	recs      []*record[T]
-	throttled bool // one of them was throttled
+	throttled bool    // one of them was throttled
+	events    []Retry // for the retry hooks, by code
 }
 
 // retryOrFail adds r to again, to be sent again later, or fails it for
@@ -508,7 +477,7 @@ type retryBatch[T any] struct {
 // throttled record goes again until RecordTTL, or ThrottleTTL without one,
 // has passed since it was put. Only the other failures count against
 // RetryCount.
-func (l *loop[T]) retryOrFail(again *retryBatch[T], r *record[T], c retry.Class, err error) {
+func (l *loop[T]) retryOrFail(out *settlement[T], again *retryBatch[T], r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
 	}
@@ -517,21 +486,21 @@ func (l *loop[T]) retryOrFail(again *retryBatch[T], r *record[T], c retry.Class,
 	}
 	switch {
 	case l.aborted:
-		l.fail(r, failAborted, c.Code, err)
+		l.fail(out, r, failAborted, c.Code, err)
 	case !c.Retryable:
-		l.fail(r, failFatal, c.Code, err)
+		l.fail(out, r, failFatal, c.Code, err)
 	case !c.Throttled && r.failures > l.set.retryCount:
-		l.fail(r, failExhausted, c.Code, err)
+		l.fail(out, r, failExhausted, c.Code, err)
 	case l.expired(r):
-		l.fail(r, failExpired, c.Code, err)
+		l.fail(out, r, failExpired, c.Code, err)
 	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
-		l.fail(r, failThrottled, c.Code, err)
+		l.fail(out, r, failThrottled, c.Code, err)
 	default:
 		again.recs = append(again.recs, r)
 		again.throttled = again.throttled || c.Throttled
 		l.s.stats.retried.Add(int64(r.weight()))
 		if len(l.s.hooks.retries) > 0 {
-			l.retrying(r, c)
+			l.retrying(again, r, c)
 		}
 	}
 }
@@ -557,8 +526,8 @@ func (l *loop[T]) scheduleRetries(again retryBatch[T]) {
 		l.holdUntil = maxTime(l.holdUntil, l.now.Add(d))
 	}
 	l.later(again.recs, d)
-	if len(l.obs.retries) > 0 {
-		l.retried(d)
+	if len(again.events) > 0 {
+		l.retried(again.events, d)
 	}
 }
 
@@ -611,193 +580,12 @@ func (l *loop[T]) promoteRetries() {
 	l.retries = append(l.retries[:0], l.retries[n:]...)
 }
 
-// fail records that r will not be delivered.
-func (l *loop[T]) fail(r *record[T], kind failKind, code string, cause error) {
-	if len(r.children) > 0 {
-		for _, c := range r.children {
-			c.inherit(r)
-			l.fail(c, kind, code, cause)
-		}
-		l.s.free(r)
-		return
-	}
-	for i := range l.failures {
-		f := &l.failures[i]
-		if f.kind == kind && f.code == code {
-			f.recs = append(f.recs, r)
-			return
-		}
-	}
-	l.failures = append(l.failures, failure[T]{kind: kind, code: code, cause: cause, recs: []*record[T]{r}})
-}
-
-// done records that r has its outcome: delivered, or failed (r.err set).
-func (l *loop[T]) done(r *record[T]) {
-	if len(r.children) > 0 {
-		for i, c := range r.children {
-			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
-			c.sub, c.aggN = uint64(i), len(r.children)
-			c.inherit(r)
-			l.done(c)
-		}
-		l.s.free(r)
-		return
-	}
-	l.held--
-	l.heldBytes -= int64(r.size)
-	r.buffered = l.now.Sub(r.born)
-	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
-		l.unbuffered(r, "", "", nil)
-	}
-	l.settled = append(l.settled, r)
-	l.settledBytes += int64(r.size)
-	if l.parked == nil || r.key == "" {
-		return
-	}
-	waiting := l.parked[r.key]
-	if len(waiting) == 0 {
-		delete(l.parked, r.key)
-		return
-	}
-	next := waiting[0]
-	waiting[0] = nil
-	l.parked[r.key] = waiting[1:]
-	next.queued = time.Time{}
-	switch {
-	case l.aborted:
-		l.fail(next, failAborted, "Aborted", nil)
-	case l.stage != nil:
-		l.stageRecord(next)
-	default:
-		l.push(next, true)
-	}
-}
-
-// settle reports the failures of this round, gives the space of every
-// settled record back to Put, and passes records on to their callbacks.
-func (l *loop[T]) settle() {
-	if l.nDelivered > 0 {
-		l.s.stats.delivered.Add(l.nDelivered)
-		l.s.stats.deliveredBytes.Add(l.bytesDelivered)
-		l.nDelivered, l.bytesDelivered = 0, 0
-	}
-	// Failing a record may release a parked one that fails too (after an
-	// abort), so go until no failure is left.
-	for len(l.failures) > 0 {
-		fs := l.failures
-		l.failures = nil
-		for _, f := range fs {
-			l.report(f)
-		}
-	}
-	if len(l.settled) == 0 {
-		return
-	}
-	s := l.s
-	// PutSync's waiters are internal and quick: answer them here, not on
-	// the callback goroutine, so that a PutSync inside a callback works.
-	for _, r := range l.settled {
-		if r.direct {
-			r.fn(r.result())
-			r.fn = nil
-		}
-	}
-	l.settleSpooled(l.settled)
-	led := s.ledger
-	led.mu.Lock()
-	led.release(len(l.settled), l.settledBytes)
-	for _, r := range l.settled {
-		if r.fn == nil {
-			led.finish(r.epoch)
-		}
-	}
-	led.settleFlushers()
-	led.mu.Unlock()
-	for _, r := range l.settled {
-		if r.fn == nil {
-			s.free(r)
-		} else {
-			l.calls = append(l.calls, r)
-		}
-	}
-	if len(l.calls) > 0 {
-		s.cbs.push(l.calls)
-		clear(l.calls)
-		l.calls = l.calls[:0]
-	}
-	clear(l.settled)
-	l.settled = l.settled[:0]
-	l.settledBytes = 0
-}
-
-// report turns a failure into one PutError for its records.
-func (l *loop[T]) report(f failure[T]) {
-	cause := f.cause
-	switch f.kind {
-	case failExhausted:
-		// PutError's message states the attempts.
-		cause = fmt.Errorf("%w: %w", ErrRetriesExhausted, cause)
-	case failThrottled:
-		cause = fmt.Errorf("%w: still throttled %v after it was put (ThrottleTTL), last error: %w", ErrRecordExpired, l.set.throttleTTL, cause)
-	case failExpired:
-		if cause != nil {
-			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)
-		} else {
-			cause = fmt.Errorf("%w: not delivered within %v", ErrRecordExpired, l.set.recordTTL)
-		}
-	case failAborted:
-		if cause != nil {
-			cause = fmt.Errorf("%w: %w: %w", ErrAborted, l.s.abortErr, cause)
-		} else {
-			cause = fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)
-		}
-	}
-	pe := &PutError[T]{Records: make([]T, 0, len(f.recs)), Code: f.code, Err: cause}
-	for _, r := range f.recs {
-		if v, raw := l.s.value(r); raw != nil {
-			pe.Raw = append(pe.Raw, *raw)
-		} else {
-			pe.Records = append(pe.Records, v)
-		}
-		pe.Attempts = max(pe.Attempts, r.attempts)
-		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
-		if r.fn != nil {
-			// The record's own outcome speaks of it alone.
-			r.err = newRecordPutError(r, f.code, cause)
-		} else {
-			r.err = pe // marks it failed; nobody hands it to a caller
-		}
-	}
-	if f.kind == failAborted {
-		a := l.s.aborted
-		if a == nil {
-			a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)}
-			l.s.aborted = a
-		}
-		a.Records = append(a.Records, pe.Records...)
-		a.Raw = append(a.Raw, pe.Raw...)
-		a.Attempts = max(a.Attempts, pe.Attempts)
-		a.MaybeWritten = a.MaybeWritten || pe.MaybeWritten
-	}
-	l.s.stats.failed.Add(int64(len(f.recs)))
-	l.s.report(pe)
-	if l.s.hooks.log != nil {
-		l.s.hooks.log.fail(l.now, f.code, len(f.recs))
-	}
-	for _, r := range f.recs {
-		l.done(r)
-		if len(l.s.hooks.unbuffered) > 0 {
-			l.unbuffered(r, failReason(f.kind), f.code, r.err)
-		}
-	}
-}
-
 // abort fails every record the stream holds. The calls in flight were
 // cancelled; the loop does not wait for them, since a client may ignore its
 // context: their records fail at once, as maybe written, and their outcome
 // is dropped when they come back. The client may still read their data
 // until then, so those records are never pooled again.
-func (l *loop[T]) abort() {
+func (l *loop[T]) abort(out *settlement[T]) {
 	l.aborted = true
 	st := &l.s.stats
 	for _, q := range l.flying {
@@ -810,7 +598,7 @@ func (l *loop[T]) abort() {
 				c.keep = true
 			}
 			r.maybeWritten = true
-			l.fail(r, failAborted, "Aborted", nil)
+			l.fail(out, r, failAborted, "Aborted", nil)
 		}
 	}
 	clear(l.flying)
@@ -819,16 +607,16 @@ func (l *loop[T]) abort() {
 	for l.queue.Len() > 0 {
 		r := l.queue.PopFront()
 		l.queueBytes -= r.size
-		l.fail(r, failAborted, "Aborted", nil)
+		l.fail(out, r, failAborted, "Aborted", nil)
 	}
 	for _, g := range l.retries {
 		for _, r := range g.recs {
-			l.fail(r, failAborted, "Aborted", nil)
+			l.fail(out, r, failAborted, "Aborted", nil)
 		}
 	}
 	l.retries = nil
 	if l.stage != nil {
-		l.abortStage()
+		l.abortStage(out)
 	}
 }
 

@@ -8,11 +8,10 @@ import (
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
 
-// observer is the loop's scratch for hooks and the log, reused per call.
+// observer holds requestDone's buffers, reused from call to call.
 type observer struct {
 	failures  []CodeCount
 	throttles []Throttle
-	retries   []Retry
 }
 
 // requestDone tells the hooks and the log about a finished call. It looks
@@ -96,9 +95,10 @@ func countThrottle(ts []Throttle, stream, shard, code string, records int) []Thr
 	return append(ts, Throttle{Stream: stream, ShardID: shard, Entries: 1, Records: records, Code: code})
 }
 
-// retrying notes an entry scheduled to be sent again, for the retry hooks.
-func (l *loop[T]) retrying(r *record[T], c retry.Class) {
-	rs := l.obs.retries
+// retrying notes in again an entry scheduled to be sent again, for the
+// retry hooks.
+func (l *loop[T]) retrying(again *retryBatch[T], r *record[T], c retry.Class) {
+	rs := again.events
 	for i := range rs {
 		if rs[i].Code == c.Code {
 			rs[i].Entries++
@@ -107,19 +107,18 @@ func (l *loop[T]) retrying(r *record[T], c retry.Class) {
 			return
 		}
 	}
-	l.obs.retries = append(rs, Retry{Stream: l.s.hooks.stream, Entries: 1, Records: r.weight(), Attempt: r.attempts, Code: c.Code, Throttled: c.Throttled})
+	again.events = append(rs, Retry{Stream: l.s.hooks.stream, Entries: 1, Records: r.weight(), Attempt: r.attempts, Code: c.Code, Throttled: c.Throttled})
 }
 
-// retried tells the retry hooks about the entries of this round, due after
+// retried tells the retry hooks about the entries of one outcome, due after
 // delay.
-func (l *loop[T]) retried(delay time.Duration) {
-	for _, e := range l.obs.retries {
+func (l *loop[T]) retried(events []Retry, delay time.Duration) {
+	for _, e := range events {
 		e.Delay = delay
 		for _, x := range l.s.hooks.retries {
 			x.OnRetry(e)
 		}
 	}
-	l.obs.retries = l.obs.retries[:0]
 }
 
 // unbuffered tells the hooks the outcome of user record r, settled by done.

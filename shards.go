@@ -86,12 +86,12 @@ func (r *record[T]) inherit(agg *record[T]) {
 
 // stageRecord passes r through the shard stage: into its shard's
 // aggregate, or to the back of the queue, with any aggregate it sealed.
-func (l *loop[T]) stageRecord(r *record[T]) {
+func (l *loop[T]) stageRecord(out *settlement[T], r *record[T]) {
 	st := l.stage
 	if r.key == "" && !st.auto {
 		// Put took it while the service placed records itself; the
 		// stream has since gone back to partition keys.
-		l.failKeyless(r)
+		l.failKeyless(out, r)
 		return
 	}
 	ready, gap := st.add(r)
@@ -118,13 +118,13 @@ func (l *loop[T]) sealDue(now bool) time.Time {
 
 // dissolve takes an aggregate apart and stages its records again, against
 // the current shard map.
-func (l *loop[T]) dissolve(c *record[T]) {
+func (l *loop[T]) dissolve(out *settlement[T], c *record[T]) {
 	kids := c.children
 	for _, r := range kids {
 		r.inherit(c)
 		r.queued = time.Time{}
 		r.snap = nil
-		l.stageRecord(r)
+		l.stageRecord(out, r)
 	}
 	l.s.free(c)
 }
@@ -152,19 +152,19 @@ func (l *loop[T]) current(r *record[T]) bool {
 // every record in it hashes inside that shard: consumers drop the whole
 // aggregate otherwise, so its records are sent again.
 // Entries to be sent again join again.
-func (l *loop[T]) landed(again *retryBatch[T], r *record[T]) {
+func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T]) {
 	st := l.stage
 	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
-		l.delivered(r)
+		l.delivered(out, r)
 		return
 	}
 	l.refresh(r.snap)
 	if len(r.children) == 0 {
-		l.delivered(r)
+		l.delivered(out, r)
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
-		l.verify(again, r, sh)
+		l.verify(out, again, r, sh)
 		return
 	}
 	st.unverified = append(st.unverified, r)
@@ -176,18 +176,18 @@ func (l *loop[T]) landed(again *retryBatch[T], r *record[T]) {
 // records itself (AUTO) while its summary cannot be read, and aggregating
 // the records again could send them astray again, each time costing an
 // attempt, until their retries run out. A plain record is safe either way.
-func (l *loop[T]) verify(again *retryBatch[T], r *record[T], sh shardmap.Shard) {
+func (l *loop[T]) verify(out *settlement[T], again *retryBatch[T], r *record[T], sh shardmap.Shard) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
 			r.solo = true
 			r.maybeWritten = true
-			l.retryOrFail(again, r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
+			l.retryOrFail(out, again, r, retry.Class{Retryable: true, Unknown: true, Code: "ShardMoved"},
 				fmt.Errorf("inskinesis: aggregate landed on %s, which does not hold all its records (the stream resharded)", r.shardID))
 			return
 		}
 	}
-	l.delivered(r)
+	l.delivered(out, r)
 }
 
 // refresh reads the shard map again in the background, once at a time,
@@ -235,8 +235,9 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 }
 
 // newSnapshot takes a refreshed shard map: records waiting in builders are
-// sorted again, and aggregates waiting for the map are settled.
-func (l *loop[T]) newSnapshot(res snapResult) {
+// sorted again, and aggregates waiting for the map are settled into out; it
+// returns those that go again.
+func (l *loop[T]) newSnapshot(out *settlement[T], res snapResult) (again retryBatch[T]) {
 	st := l.stage
 	st.refreshing = false
 	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len(), false)
@@ -253,12 +254,11 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 			st.lim.Retain(func(id string) bool { _, ok := st.snap.ByID(id); return ok })
 		}
 		for _, r := range st.drain() {
-			l.stageRecord(r)
+			l.stageRecord(out, r)
 		}
 	}
 	unverified := st.unverified
 	st.unverified = nil
-	var again retryBatch[T]
 	for _, r := range unverified {
 		sh, ok := st.snap.ByID(r.shardID)
 		if !ok && !l.aborted && r.mapReads < maxMapReads {
@@ -272,12 +272,12 @@ func (l *loop[T]) newSnapshot(res snapResult) {
 		if !ok { // the map still does not know the shard: resend to be safe
 			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
-		l.verify(&again, r, sh)
+		l.verify(out, &again, r, sh)
 	}
 	if len(st.unverified) > 0 {
 		l.refresh(nil)
 	}
-	l.scheduleRetries(again)
+	return again
 }
 
 // maxMapReads bounds the reads of the shard map an aggregate that landed
@@ -332,22 +332,22 @@ func (l *loop[T]) reportShards(sent time.Time) {
 }
 
 // abortStage fails the records waiting in builders or for the map.
-func (l *loop[T]) abortStage() {
+func (l *loop[T]) abortStage(out *settlement[T]) {
 	st := l.stage
 	for _, r := range st.drain() {
-		l.fail(r, failAborted, "Aborted", nil)
+		l.fail(out, r, failAborted, "Aborted", nil)
 	}
 	for _, r := range st.unverified {
 		r.maybeWritten = true
-		l.fail(r, failAborted, "Aborted", nil)
+		l.fail(out, r, failAborted, "Aborted", nil)
 	}
 	st.unverified = nil
 }
 
 // failKeyless fails a record without a partition key, which only a stream
 // whose service places records itself takes.
-func (l *loop[T]) failKeyless(r *record[T]) {
-	l.fail(r, failFatal, "InvalidPartitionKey",
+func (l *loop[T]) failKeyless(out *settlement[T], r *record[T]) {
+	l.fail(out, r, failFatal, "InvalidPartitionKey",
 		fmt.Errorf("%w: empty, and stream %q no longer places records itself (RecordDistributionStrategy is not AUTO)", ErrInvalidPartitionKey, l.set.stream()))
 }
 

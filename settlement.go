@@ -1,0 +1,234 @@
+package inskinesis
+
+import (
+	"fmt"
+	"time"
+)
+
+// settlement is what a round of the loop decided about records' fates: the
+// user records that have their outcome, delivered or failed, and the
+// failures to report. The loop's methods that decide a fate add to the
+// settlement they are handed; run applies it once per round (apply), which
+// reports the failures, gives the space back to Put and hands each record
+// to its caller. run reuses one settlement from round to round.
+type settlement[T any] struct {
+	failures       []failure[T]
+	settled        []*record[T] // user records with their outcome
+	settledBytes   int64        // their sizes
+	delivered      int64        // user records delivered, counted once per round
+	deliveredBytes int64
+	calls          []*record[T] // apply's: the records for the callback goroutine
+}
+
+// Why a record failed for good.
+type failKind int
+
+const (
+	failFatal     failKind = iota // a non-retryable error
+	failExhausted                 // retries exhausted
+	failExpired                   // RecordTTL passed
+	failThrottled                 // throttled past ThrottleTTL
+	failAborted                   // shutdown gave up
+)
+
+type failure[T any] struct {
+	kind  failKind
+	code  string
+	cause error
+	recs  []*record[T]
+}
+
+// delivered settles an entry Kinesis wrote. settle adds the counts to the
+// stream's counters once per round of the loop.
+func (l *loop[T]) delivered(out *settlement[T], r *record[T]) {
+	out.delivered += int64(r.weight())
+	if len(r.children) == 0 {
+		out.deliveredBytes += int64(r.size)
+	} else {
+		for _, c := range r.children {
+			out.deliveredBytes += int64(c.size)
+		}
+	}
+	l.done(out, r)
+}
+
+// fail records that r will not be delivered.
+func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code string, cause error) {
+	if len(r.children) > 0 {
+		for _, c := range r.children {
+			c.inherit(r)
+			l.fail(out, c, kind, code, cause)
+		}
+		l.s.free(r)
+		return
+	}
+	for i := range out.failures {
+		f := &out.failures[i]
+		if f.kind == kind && f.code == code {
+			f.recs = append(f.recs, r)
+			return
+		}
+	}
+	out.failures = append(out.failures, failure[T]{kind: kind, code: code, cause: cause, recs: []*record[T]{r}})
+}
+
+// done records that r has its outcome: delivered, or failed (r.err set).
+func (l *loop[T]) done(out *settlement[T], r *record[T]) {
+	if len(r.children) > 0 {
+		for i, c := range r.children {
+			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
+			c.sub, c.aggN = uint64(i), len(r.children)
+			c.inherit(r)
+			l.done(out, c)
+		}
+		l.s.free(r)
+		return
+	}
+	l.held--
+	l.heldBytes -= int64(r.size)
+	r.buffered = l.now.Sub(r.born)
+	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
+		l.unbuffered(r, "", "", nil)
+	}
+	out.settled = append(out.settled, r)
+	out.settledBytes += int64(r.size)
+	if l.parked == nil || r.key == "" {
+		return
+	}
+	waiting := l.parked[r.key]
+	if len(waiting) == 0 {
+		delete(l.parked, r.key)
+		return
+	}
+	next := waiting[0]
+	waiting[0] = nil
+	l.parked[r.key] = waiting[1:]
+	next.queued = time.Time{}
+	switch {
+	case l.aborted:
+		l.fail(out, next, failAborted, "Aborted", nil)
+	case l.stage != nil:
+		l.stageRecord(out, next)
+	default:
+		l.push(next, true)
+	}
+}
+
+// settle reports the failures of this round, gives the space of every
+// settled record back to Put, and passes records on to their callbacks.
+func (l *loop[T]) apply(out *settlement[T]) {
+	if out.delivered > 0 {
+		l.s.stats.delivered.Add(out.delivered)
+		l.s.stats.deliveredBytes.Add(out.deliveredBytes)
+		out.delivered, out.deliveredBytes = 0, 0
+	}
+	// Failing a record may release a parked one that fails too (after an
+	// abort), so go until no failure is left.
+	for len(out.failures) > 0 {
+		fs := out.failures
+		out.failures = nil
+		for _, f := range fs {
+			l.report(out, f)
+		}
+	}
+	if len(out.settled) == 0 {
+		return
+	}
+	s := l.s
+	// PutSync's waiters are internal and quick: answer them here, not on
+	// the callback goroutine, so that a PutSync inside a callback works.
+	for _, r := range out.settled {
+		if r.direct {
+			r.fn(r.result())
+			r.fn = nil
+		}
+	}
+	l.settleSpooled(out.settled)
+	led := s.ledger
+	led.mu.Lock()
+	led.release(len(out.settled), out.settledBytes)
+	for _, r := range out.settled {
+		if r.fn == nil {
+			led.finish(r.epoch)
+		}
+	}
+	led.settleFlushers()
+	led.mu.Unlock()
+	for _, r := range out.settled {
+		if r.fn == nil {
+			s.free(r)
+		} else {
+			out.calls = append(out.calls, r)
+		}
+	}
+	if len(out.calls) > 0 {
+		s.cbs.push(out.calls)
+		clear(out.calls)
+		out.calls = out.calls[:0]
+	}
+	clear(out.settled)
+	out.settled = out.settled[:0]
+	out.settledBytes = 0
+}
+
+// report turns a failure into one PutError for its records.
+func (l *loop[T]) report(out *settlement[T], f failure[T]) {
+	cause := f.cause
+	switch f.kind {
+	case failExhausted:
+		// PutError's message states the attempts.
+		cause = fmt.Errorf("%w: %w", ErrRetriesExhausted, cause)
+	case failThrottled:
+		cause = fmt.Errorf("%w: still throttled %v after it was put (ThrottleTTL), last error: %w", ErrRecordExpired, l.set.throttleTTL, cause)
+	case failExpired:
+		if cause != nil {
+			cause = fmt.Errorf("%w (last error: %w)", ErrRecordExpired, cause)
+		} else {
+			cause = fmt.Errorf("%w: not delivered within %v", ErrRecordExpired, l.set.recordTTL)
+		}
+	case failAborted:
+		if cause != nil {
+			cause = fmt.Errorf("%w: %w: %w", ErrAborted, l.s.abortErr, cause)
+		} else {
+			cause = fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)
+		}
+	}
+	pe := &PutError[T]{Records: make([]T, 0, len(f.recs)), Code: f.code, Err: cause}
+	for _, r := range f.recs {
+		if v, raw := l.s.value(r); raw != nil {
+			pe.Raw = append(pe.Raw, *raw)
+		} else {
+			pe.Records = append(pe.Records, v)
+		}
+		pe.Attempts = max(pe.Attempts, r.attempts)
+		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
+		if r.fn != nil {
+			// The record's own outcome speaks of it alone.
+			r.err = newRecordPutError(r, f.code, cause)
+		} else {
+			r.err = pe // marks it failed; nobody hands it to a caller
+		}
+	}
+	if f.kind == failAborted {
+		a := l.s.aborted
+		if a == nil {
+			a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)}
+			l.s.aborted = a
+		}
+		a.Records = append(a.Records, pe.Records...)
+		a.Raw = append(a.Raw, pe.Raw...)
+		a.Attempts = max(a.Attempts, pe.Attempts)
+		a.MaybeWritten = a.MaybeWritten || pe.MaybeWritten
+	}
+	l.s.stats.failed.Add(int64(len(f.recs)))
+	l.s.report(pe)
+	if l.s.hooks.log != nil {
+		l.s.hooks.log.fail(l.now, f.code, len(f.recs))
+	}
+	for _, r := range f.recs {
+		l.done(out, r)
+		if len(l.s.hooks.unbuffered) > 0 {
+			l.unbuffered(r, failReason(f.kind), f.code, r.err)
+		}
+	}
+}

@@ -44,24 +44,13 @@ type durable struct {
 	stop     chan struct{} // ends the periodic syncer
 	synced   chan struct{} // closed when the periodic syncer has ended
 
-	// The Flush epochs of the records waiting on disk only, in the order
-	// they were written (the order the loop reads them back), run-length
-	// coded. Guarded by ledger.mu.
-	epochs []epochRun
-
 	seqs      []uint64 // the loop's scratch for Settle
 	closeOnce sync.Once
 	lost      atomic.Int64 // records that could not be read back
 }
 
-type epochRun struct {
-	epoch uint64
-	n     int
-}
-
-// openDurable opens the spool of set and starts its periodic syncer. The
-// records an earlier process left unsettled count as put in epoch 0 of led.
-func openDurable(set settings, led *ledger) (*durable, error) {
+// openDurable opens the spool of set and starts its periodic syncer.
+func openDurable(set settings) (*durable, error) {
 	sp, err := spool.Open(spool.Options{Dir: set.spoolDir, MaxBytes: set.spoolMaxBytes})
 	if errors.Is(err, spool.ErrLocked) {
 		return nil, fmt.Errorf("%w: %w", ErrSpoolLocked, err)
@@ -70,10 +59,6 @@ func openDurable(set settings, led *ledger) (*durable, error) {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrSpool, set.spoolDir, err)
 	}
 	d := &durable{sp: sp, syncEach: set.spoolSync < 0, rec: sp.Recovery(), stop: make(chan struct{}), synced: make(chan struct{})}
-	if n := d.rec.Records; n > 0 {
-		led.pending[0] += int64(n)
-		d.epochs = append(d.epochs, epochRun{epoch: led.epoch, n: n})
-	}
 	if set.spoolSync > 0 {
 		go d.syncEvery(set.spoolSync)
 	} else {
@@ -97,45 +82,11 @@ func (d *durable) syncEvery(interval time.Duration) {
 	}
 }
 
-// diskOnly counts a record that waits on disk only as put in the ledger's
-// current epoch. Call with ledger.mu held.
-func (d *durable) diskOnly(led *ledger) {
-	led.pending[len(led.pending)-1]++
-	if n := len(d.epochs); n > 0 && d.epochs[n-1].epoch == led.epoch {
-		d.epochs[n-1].n++
-		return
-	}
-	d.epochs = append(d.epochs, epochRun{epoch: led.epoch, n: 1})
-}
-
-// popEpoch returns the epoch of the next record read back from disk. Call
-// with ledger.mu held.
-func (d *durable) popEpoch() uint64 {
-	if len(d.epochs) == 0 {
-		return 0 // cannot happen: every record on disk was counted
-	}
-	e := d.epochs[0].epoch
-	if d.epochs[0].n--; d.epochs[0].n == 0 {
-		d.epochs = d.epochs[1:]
-	}
-	return e
-}
-
 // close stops the syncer and closes the spool: what is still on disk stays
-// for the next stream on the directory. The records that waited on disk
-// only count as finished for Flush, since this stream will not send them.
-func (d *durable) close(led *ledger) error {
+// for the next stream on the directory.
+func (d *durable) close() error {
 	close(d.stop)
 	<-d.synced
-	led.mu.Lock()
-	for _, run := range d.epochs {
-		for range run.n {
-			led.finish(run.epoch)
-		}
-	}
-	d.epochs = nil
-	led.settleFlushers()
-	led.mu.Unlock()
 	return d.sp.Close()
 }
 
@@ -161,7 +112,7 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 			s.free(r)
 			d.lost.Add(int64(lost.Records))
 			for range lost.Records {
-				led.finish(d.popEpoch())
+				led.finish(led.popDisk())
 			}
 			led.settleFlushers()
 			if s.hooks.log != nil {
@@ -181,7 +132,7 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		if e.Born != 0 {
 			r.born = time.Unix(0, e.Born)
 		}
-		r.epoch = d.popEpoch()
+		r.epoch = led.popDisk()
 		led.records++
 		led.bytes += int64(r.size)
 		got = append(got, r)
@@ -210,7 +161,10 @@ func (s *Stream[T]) closeDurable() {
 		return
 	}
 	d.closeOnce.Do(func() {
-		if err := d.close(s.ledger); err != nil && s.hooks.log != nil {
+		// The records that waited on disk only count as finished for
+		// Flush, since this stream will not send them.
+		s.ledger.finishDisk()
+		if err := d.close(); err != nil && s.hooks.log != nil {
 			s.hooks.log.spoolClose(err)
 		}
 	})

@@ -2,9 +2,9 @@ package inskinesis
 
 import "time"
 
-// inbox is where Put hands records to the loop. It shares the ledger's
-// lock, so that Put takes space and hands its record in with one lock
-// round; every method is called with ledger.mu held.
+// inbox is where Put hands records to the loop. The ledger owns it and
+// guards it with its lock, so that Put takes space and hands its record in
+// with one lock round; every method is called with ledger.mu held.
 //
 // The loop does not wake for every record handed in: Put wakes it when the
 // inbox holds a batch's worth (MaxStreamBatchSize records or

@@ -153,18 +153,14 @@ func (l *loop[T]) run() {
 }
 
 // takeInbox takes every record Put has handed in, and notes when Put can
-// hand in no more. Put appends to the inbox under the ledger's lock, so one
-// lock round takes any number of records.
+// hand in no more: one lock round of the ledger takes any number of
+// records.
 func (l *loop[T]) takeInbox(out *settlement[T]) {
 	if !l.inOpen {
 		return
 	}
-	s := l.s
-	s.ledger.mu.Lock()
-	recs, since := s.inbox.take(l.spareIn)
-	closed := s.ledger.closed
-	l.putWaits = s.ledger.waiting()
-	s.ledger.mu.Unlock()
+	recs, since, closed, putWaits := l.s.ledger.takeInbox(l.spareIn)
+	l.putWaits = putWaits
 	// Each record lingers from when the first of them was handed in, not
 	// from when the loop took them.
 	for _, r := range recs {
@@ -650,10 +646,7 @@ func (l *loop[T]) arm() {
 	}
 	if l.inOpen {
 		// The inbox too: Put counts on the loop to look at it then.
-		led := l.s.ledger
-		led.mu.Lock()
-		at = l.s.inbox.watch(at)
-		led.mu.Unlock()
+		at = l.s.ledger.watchInbox(at)
 	}
 	if at.Equal(l.timerAt) {
 		return

@@ -383,13 +383,7 @@ func (s *Stream[T]) report(err error) {
 
 // finish counts records as finished for Flush and returns them to the pool.
 func (s *Stream[T]) finish(rs []*record[T]) {
-	l := s.ledger
-	l.mu.Lock()
-	for _, r := range rs {
-		l.finish(r.epoch)
-	}
-	l.settleFlushers()
-	l.mu.Unlock()
+	s.ledger.finished(rs)
 	for _, r := range rs {
 		s.free(r)
 	}

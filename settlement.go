@@ -144,16 +144,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		}
 	}
 	l.settleSpooled(out.settled)
-	led := s.ledger
-	led.mu.Lock()
-	led.release(len(out.settled), out.settledBytes)
-	for _, r := range out.settled {
-		if r.fn == nil {
-			led.finish(r.epoch)
-		}
-	}
-	led.settleFlushers()
-	led.mu.Unlock()
+	s.ledger.settle(out.settled, out.settledBytes)
 	for _, r := range out.settled {
 		if r.fn == nil {
 			s.free(r)

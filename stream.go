@@ -116,8 +116,7 @@ type Stream[T any] struct {
 	lastKey  atomic.Pointer[keyHash]
 	lastMiss atomic.Uintptr
 
-	ledger  *ledger
-	inbox   inbox[T]                  // records admitted by Put, for the loop; guarded by ledger.mu
+	ledger  *ledger[T]
 	wake    chan struct{}             // a token: the inbox has records, or the ledger closed
 	results chan *request[T]          // finished calls, back to the loop
 	flushc  chan struct{}             // asks the loop to send partial batches now
@@ -180,9 +179,8 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		partitioner: cfg.Partitioner,
 		hashKey:     cfg.ExplicitHashKey,
 		client:      client,
-		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes)),
+		ledger:      newLedger(set.bufferRecords, int64(set.bufferBytes), inbox[T]{maxRecords: set.batchRecords, maxBytes: set.batchBytes, linger: set.flushInterval}),
 		wake:        make(chan struct{}, 1),
-		inbox:       inbox[T]{maxRecords: set.batchRecords, maxBytes: set.batchBytes, linger: set.flushInterval},
 		results:     make(chan *request[T], set.maxGroup),
 		flushc:      make(chan struct{}, 1),
 		abortc:      make(chan struct{}),
@@ -228,8 +226,11 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 		s.routed = true
 	}
 	if set.spoolDir != "" {
-		if s.durable, err = openDurable(set, s.ledger); err != nil {
+		if s.durable, err = openDurable(set); err != nil {
 			return nil, err
+		}
+		if n := s.durable.rec.Records; n > 0 {
+			s.ledger.replayed(n)
 		}
 		s.wakeLoop() // to read back what an earlier process left
 	}
@@ -418,11 +419,9 @@ func (s *Stream[T]) FlushAndStopStreaming() {
 // once: it would wait for that callback.
 func (s *Stream[T]) Close(ctx context.Context) error {
 	s.closing.Store(true)
-	s.ledger.mu.Lock()
 	if s.ledger.close() {
 		s.wakeLoop()
 	}
-	s.ledger.mu.Unlock()
 	if s.cbs.onGoroutine() {
 		return ErrInCallback
 	}
@@ -609,13 +608,13 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !wait && s.durable == nil && s.ledger.full() {
-		s.ledger.mu.Lock()
-		if s.inbox.pending() { // as in admit
-			s.wakeLoop()
+	if !wait && s.durable == nil {
+		if full, inboxed := s.ledger.full(); full {
+			if inboxed { // as in admit
+				s.wakeLoop()
+			}
+			return ErrBufferFull
 		}
-		s.ledger.mu.Unlock()
-		return ErrBufferFull
 	}
 	r, err := s.prepare(v)
 	if err != nil {
@@ -725,7 +724,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			return ErrClosed
 		}
 		room := l.fits(r.size)
-		if !room && s.inbox.pending() {
+		if !room && s.ledger.inbox.pending() {
 			// The loop sends what it holds at once when the stream is
 			// full, once it has seen the records in the inbox.
 			s.wakeLoop()
@@ -753,7 +752,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 					return err
 				case !loaded:
 					size := r.size
-					d.diskOnly(l)
+					l.diskOnly()
 					l.mu.Unlock()
 					s.free(r)
 					return s.admitted(size)
@@ -765,7 +764,7 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 			r.epoch = l.take(r.size)
 			// The loop takes the whole inbox under this same lock; it
 			// needs waking only when a batch may be cut (see inbox).
-			if s.inbox.put(r) {
+			if s.ledger.inbox.put(r) {
 				s.wakeLoop()
 			}
 			l.mu.Unlock()

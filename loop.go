@@ -306,7 +306,7 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 			l.failKeyless(out, r)
 			continue
 		}
-		if len(r.children) > 0 && !l.current(r) {
+		if r.aggregate() && !l.current(r) {
 			l.queue.PopFront()
 			l.queueBytes -= r.size
 			l.dissolve(out, r)
@@ -341,20 +341,18 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 // when its oldest record does: its records still within their TTL go back
 // to the stage.
 func (l *loop[T]) expire(out *settlement[T], r *record[T]) {
-	if len(r.children) == 0 {
+	if !r.aggregate() {
 		l.fail(out, r, failExpired, "Expired", nil)
 		return
 	}
-	for _, c := range r.children {
-		c.inherit(r)
+	l.unpack(r, false, func(c *record[T]) {
 		if l.expired(c) {
 			l.fail(out, c, failExpired, "Expired", nil)
 		} else {
 			c.queued = time.Time{}
 			l.stageRecord(out, c)
 		}
-	}
-	l.s.free(r)
+	})
 }
 
 func (l *loop[T]) expired(r *record[T]) bool {
@@ -589,10 +587,7 @@ func (l *loop[T]) abort(out *settlement[T]) {
 		st.inFlightRequests.Add(-1)
 		st.inFlightRecords.Add(-int64(q.weight))
 		for _, r := range q.recs {
-			r.keep = true
-			for _, c := range r.children { // the call's goroutine may still read them
-				c.keep = true
-			}
+			r.pin() // the call's goroutine may still read them
 			r.maybeWritten = true
 			l.fail(out, r, failAborted, "Aborted", nil)
 		}

@@ -147,7 +147,7 @@ func (q *request[T]) build(lim aggregate.Limits) error {
 		if r.hashKey != "" {
 			e.ExplicitHashKey = &r.hashKey
 		}
-		if len(r.children) > 0 {
+		if r.aggregate() {
 			data, ehk, err := q.aggregate(r, lim)
 			if err != nil {
 				return err

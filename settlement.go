@@ -42,24 +42,14 @@ type failure[T any] struct {
 // stream's counters once per round of the loop.
 func (l *loop[T]) delivered(out *settlement[T], r *record[T]) {
 	out.delivered += int64(r.weight())
-	if len(r.children) == 0 {
-		out.deliveredBytes += int64(r.size)
-	} else {
-		for _, c := range r.children {
-			out.deliveredBytes += int64(c.size)
-		}
-	}
+	out.deliveredBytes += int64(r.userBytes())
 	l.done(out, r)
 }
 
 // fail records that r will not be delivered.
 func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code string, cause error) {
-	if len(r.children) > 0 {
-		for _, c := range r.children {
-			c.inherit(r)
-			l.fail(out, c, kind, code, cause)
-		}
-		l.s.free(r)
+	if r.aggregate() {
+		l.unpack(r, false, func(c *record[T]) { l.fail(out, c, kind, code, cause) })
 		return
 	}
 	for i := range out.failures {
@@ -74,14 +64,8 @@ func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code str
 
 // done records that r has its outcome: delivered, or failed (r.err set).
 func (l *loop[T]) done(out *settlement[T], r *record[T]) {
-	if len(r.children) > 0 {
-		for i, c := range r.children {
-			c.shardID, c.seq, c.err = r.shardID, r.seq, r.err
-			c.sub, c.aggN = uint64(i), len(r.children)
-			c.inherit(r)
-			l.done(out, c)
-		}
-		l.s.free(r)
+	if r.aggregate() {
+		l.unpack(r, true, func(c *record[T]) { l.done(out, c) })
 		return
 	}
 	l.held--

@@ -65,25 +65,6 @@ func firstSnapshot(m *shardmap.Map, timeout time.Duration) (snap *shardmap.Snaps
 	return m.Refresh(ctx)
 }
 
-// weight is the number of user records an entry carries.
-func (r *record[T]) weight() int {
-	if len(r.children) > 0 {
-		return len(r.children)
-	}
-	return 1
-}
-
-// inherit merges into r what another entry carrying the same records went
-// through (an aggregate into its records, or records into their new
-// aggregate): the most attempts and failures, whether it may have been
-// written, and whether it must go as a plain record.
-func (r *record[T]) inherit(agg *record[T]) {
-	r.attempts = max(r.attempts, agg.attempts)
-	r.failures = max(r.failures, agg.failures)
-	r.maybeWritten = r.maybeWritten || agg.maybeWritten
-	r.solo = r.solo || agg.solo
-}
-
 // stageRecord passes r through the shard stage: into its shard's
 // aggregate, or to the back of the queue, with any aggregate it sealed.
 func (l *loop[T]) stageRecord(out *settlement[T], r *record[T]) {
@@ -118,15 +99,12 @@ func (l *loop[T]) sealDue(now bool) time.Time {
 
 // dissolve takes an aggregate apart and stages its records again, against
 // the current shard map.
-func (l *loop[T]) dissolve(out *settlement[T], c *record[T]) {
-	kids := c.children
-	for _, r := range kids {
-		r.inherit(c)
+func (l *loop[T]) dissolve(out *settlement[T], a *record[T]) {
+	l.unpack(a, false, func(r *record[T]) {
 		r.queued = time.Time{}
 		r.snap = nil
 		l.stageRecord(out, r)
-	}
-	l.s.free(c)
+	})
 }
 
 // current reports whether an entry's shard prediction still holds; it
@@ -154,12 +132,12 @@ func (l *loop[T]) current(r *record[T]) bool {
 // Entries to be sent again join again.
 func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T]) {
 	st := l.stage
-	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && len(r.children) == 0) {
+	if st == nil || r.shard.ID == "" || r.shardID == r.shard.ID || (st.auto && !r.aggregate()) {
 		l.delivered(out, r)
 		return
 	}
 	l.refresh(r.snap)
-	if len(r.children) == 0 {
+	if !r.aggregate() {
 		l.delivered(out, r)
 		return
 	}

@@ -34,12 +34,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 var errCorrupt = errors.New("spool: corrupt frame")
 
 // sealFrame fills in the header of the frame in buf, whose payload follows
-// the header's room.
+// the header's room. The magic goes last: a process that dies while
+// writing a frame into a mapping leaves zeros where the magic goes, which
+// end the log (scan), so that nothing past it is read as frames.
 func sealFrame(buf []byte) {
 	payload := buf[headerLen:]
-	binary.LittleEndian.PutUint32(buf[0:4], frameMagic)
 	binary.LittleEndian.PutUint32(buf[4:8], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[8:12], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint32(buf[0:4], frameMagic)
 }
 
 // appendRecord appends a whole record frame to dst.
@@ -92,15 +94,20 @@ func lenPrefixed(p []byte) (field, rest []byte, ok bool) {
 
 // scan walks the frames of b, calling fn with each valid frame's offset
 // and payload. A stretch of bytes between valid frames that holds none is
-// passed to bad with its offset and length. fn returns false for a frame
-// that ends the log (a frame left from an earlier use of a recycled file):
-// scan stops there, and a stretch of bad bytes before it belongs to the
-// tail. scan returns where the valid frames end: len(b), or the offset of a
-// tail that holds no valid frame (a frame cut short, garbage, or frames of
-// an earlier use), which the caller truncates or reports.
+// passed to bad with its offset and length. The log ends where a frame's
+// magic would be zero (the room reserved past the last frame, or a frame
+// whose writer died before its magic), and where fn returns false for a
+// frame (a frame left from an earlier use of a reused file): scan stops
+// there, and a stretch of bad bytes before it belongs to the tail. scan
+// returns where the valid frames end: len(b), or the offset of a tail that
+// holds no valid frame (zeros, a frame cut short, garbage, or what an
+// earlier use of the file left), which the caller truncates or reports.
 func scan(b []byte, fn func(off int, payload []byte) bool, bad func(off, n int)) (end int) {
 	off := 0
 	for off < len(b) {
+		if len(b)-off >= 4 && binary.LittleEndian.Uint32(b[off:]) == 0 {
+			return off
+		}
 		if l, ok := frameAt(b, off); ok {
 			if !fn(off, b[off+headerLen:off+headerLen+l]) {
 				return off

@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -108,4 +109,101 @@ func TestOrphanSettledMarksRemoved(t *testing.T) {
 	defer s.Close()
 	assert.Empty(t, glob(t, dir, "*.ack"))
 	assert.Zero(t, s.Recovery().Corrupt)
+}
+
+// Files kept for reuse count against MaxBytes, and a segment larger than
+// SegmentBytes never takes one back: with MaxBytes twice a maximal Kinesis
+// record (what Config allows: SpoolMaxBytes >= 2*MaxRecordSize), a spool
+// holding nothing unsettled refuses a 1 MiB record, for ever.
+func TestFreeFilesCauseSpuriousFull(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{MaxBytes: 2 << 20}) // SegmentBytes: 512 KiB
+	defer s.Close()
+	var seqs []uint64
+	for len(glob(t, dir, "*.log")) < 4 {
+		seq, _, err := s.Append("k", "", make([]byte, 131055), true)
+		require.NoError(t, err)
+		seqs = append(seqs, seq)
+	}
+	s.Settle(seqs...)
+	require.Len(t, glob(t, dir, "*.free"), 2)
+	require.Zero(t, s.Stats().Records)
+	big := bytes.Repeat([]byte{'x'}, 1<<20-3)
+	for i := 0; i < 3; i++ {
+		require.Zero(t, s.Stats().Records)
+		seq, _, err := s.Append("key", "", big, true)
+		require.NoError(t, err, "attempt %d, nothing unsettled, stats %+v", i, s.Stats())
+		s.Settle(seq) // delivered
+	}
+}
+
+// phantomRun: record 0 (big, alone in its segment) carries in its data a
+// well-formed spool frame with seq x. It is settled, its file kept, and
+// reused by the next segment, whose first seq is returned. One small record
+// is appended to the reused file, then the process dies.
+func phantomRun(t *testing.T, dir string, x uint64) (first uint64, s *Spool) {
+	s = open(t, dir, Options{SegmentBytes: 400})
+	embedded := appendRecord(nil, x, 0, "forged", "", []byte("phantom"))
+	data := append(bytes.Repeat([]byte{'f'}, 100), embedded...)
+	data = append(data, bytes.Repeat([]byte{'g'}, 150)...)
+	r0, _, err := s.Append("k0", "", data, true)
+	require.NoError(t, err)
+	r1, _, err := s.Append("k1", "", bytes.Repeat([]byte{'h'}, 200), true) // a new segment
+	require.NoError(t, err)
+	_ = r1
+	s.Settle(r0) // segment 0 settled: its file is kept for reuse
+	require.Len(t, glob(t, dir, "*.free"), 1)
+	// Fill segment 1 until the next segment starts on the kept file.
+	for len(glob(t, dir, "*.free")) == 1 {
+		_, _, err := s.Append("k", "", []byte("y"), true)
+		require.NoError(t, err)
+	}
+	s.mu.Lock()
+	first = s.active.first
+	s.mu.Unlock()
+	return first, s
+}
+
+func TestPhantomRecordFromReusedFile(t *testing.T) {
+	first, s := phantomRun(t, t.TempDir(), 100) // dry run: learn the first seq of the reused segment
+	s.Close()
+	dir := t.TempDir()
+	first2, s := phantomRun(t, dir, first+20)
+	require.Equal(t, first, first2)
+	_, _, err := s.Append("new", "", []byte("record"), true) // written over the start of record 0's frame
+	require.NoError(t, err)
+	die(s)
+
+	s2 := open(t, dir, Options{SegmentBytes: 400})
+	defer s2.Close()
+	got, _ := readAll(t, s2)
+	assert.NotContains(t, got, "forged=phantom", "a record never appended is replayed (recovery %+v)", s2.Recovery())
+}
+
+// A kept file reused by a segment that ends up written with write(2) (the
+// mapping is not available for it) keeps the frames of its earlier use
+// right past the new ones, with no end mark, and the reader's read-ahead
+// takes them for the records appended next.
+func TestReusedFileWritePathReadsStale(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{SegmentBytes: 400})
+	defer s.Close()
+	seqs := appendN(t, s, 0, 100, true)
+	s.Settle(seqs...)
+	require.Len(t, glob(t, dir, "*.free"), maxFree)
+	s.mu.Lock()
+	s.allocate = func(*os.File, int64) ([]byte, error) { return nil, nil }
+	s.mu.Unlock()
+	// Fill the active until the next segment takes a kept file.
+	for len(glob(t, dir, "*.free")) == maxFree {
+		seq, _, err := s.Append("k", "", []byte("x"), true)
+		require.NoError(t, err)
+		s.Settle(seq)
+	}
+	appendN(t, s, 1000, 1, false)
+	got, _ := readAll(t, s)
+	assert.Equal(t, want(1000, 1), got)
+	appendN(t, s, 1001, 1, false)
+	got, _ = readAll(t, s)
+	assert.Equal(t, want(1001, 1), got)
 }

@@ -226,12 +226,14 @@ func (s *Spool) recover() error {
 	// Files kept for reuse hold only settled records, and a settled-marks
 	// file whose log is gone (the process died between removing the two)
 	// marks nothing.
-	others, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*.free"))
-	acks, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*.ack"))
-	for _, n := range acks {
-		first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ".ack"), 10, 64)
-		if err == nil && !slices.Contains(firsts, first) {
-			others = append(others, n)
+	var others []string
+	for _, ext := range []string{".free", ".ack"} {
+		names, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*"+ext))
+		for _, n := range names {
+			first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ext), 10, 64)
+			if err == nil && (ext == ".free" || !slices.Contains(firsts, first)) {
+				others = append(others, n)
+			}
 		}
 	}
 	for _, n := range others {
@@ -389,6 +391,11 @@ func (s *Spool) roll(n int64) error {
 	if reuse {
 		bytes -= s.free[len(s.free)-1].disk
 	}
+	if bytes+size > s.opts.MaxBytes && len(s.free) > 0 {
+		// The files kept for reuse give way to records.
+		s.removeFree()
+		reuse, bytes = false, s.bytes
+	}
 	if bytes+size > s.opts.MaxBytes {
 		return ErrFull
 	}
@@ -406,6 +413,11 @@ func (s *Spool) roll(n int64) error {
 		}
 	}
 	mm, err := s.allocate(f, size)
+	if err == nil && mm == nil && reuse {
+		// Written with write(2): the frames of the file's earlier use
+		// must not follow the new ones.
+		err = f.Truncate(0)
+	}
 	if err == nil {
 		err = syncDir(s.opts.Dir)
 	}

@@ -21,7 +21,13 @@
 // hash key that routes it); one goroutine of the stream decides which
 // records go together and when, and settles their outcomes; and each
 // PutRecords call builds its own input, KPL aggregates included, on the
-// goroutine that makes it.
+// goroutine that makes it. Each piece of state has one owner: a lock-guarded
+// ledger counts what the stream holds and has finished (for backpressure
+// and Flush) and holds the inbox Put hands records in through; the loop
+// alone owns the queue, the records waiting to be retried, the calls in
+// flight and the shard stage, and settles each round's outcomes at once:
+// the space goes back to Put, failures are reported once per cause, and
+// each record goes to its caller.
 //
 // # Delivery guarantees
 //

@@ -86,62 +86,23 @@ func newLoop[T any](s *Stream[T]) *loop[T] {
 	return l
 }
 
+// run is the loop: each round waits for what wakes it, then decides in
+// order, until the stream has stopped and holds nothing.
 func (l *loop[T]) run() {
 	defer l.s.cbs.close() // after the last push: the callbacks may end once run out
 	defer close(l.s.loopDone)
 	defer l.timer.Stop()
-	s := l.s
-	var snapc chan snapResult
-	if l.stage != nil {
-		snapc = l.stage.snapc
-	}
 	l.arm() // a stream that starts on AUTO reads the summary again in time
 	// What each round decides about records' fates, applied at its end.
 	out := new(settlement[T])
 	for {
-		wake := s.wake
-		if !l.inOpen {
-			wake = nil
-		}
-		select {
-		case <-wake:
-			l.now = time.Now()
-		case q := <-s.results:
-			l.now = time.Now()
-			l.scheduleRetries(l.handle(out, q))
-		case <-l.timer.C:
-			l.now = time.Now()
-			l.timerAt = time.Time{}
-		case <-s.flushc:
-			// Every record put before the Flush is in the inbox by
-			// now: take them all (below), then send without waiting.
-			l.now = time.Now()
-			l.force = true
-		case <-l.abortc:
-			l.now = time.Now()
-			l.checkAbort(out)
-		case res := <-snapc:
-			l.now = time.Now()
-			l.scheduleRetries(l.newSnapshot(out, res))
-		}
+		l.scheduleRetries(l.await(out))
 		// Put wakes the loop only when the inbox holds a batch's worth
 		// or a record would wait too long: it is looked at every time.
 		l.takeInbox(out)
 		l.promoteRetries()
-		// Settling frees memory for records waiting on disk (refill).
-		// Records that went into the shard stage meanwhile (aggregates
-		// taken apart, records released from behind their key) are due
-		// when arm says: at once when a Flush or a full stream wants them.
-		for {
-			l.dispatch(out)
-			l.apply(out)
-			if !l.refill(out) {
-				break
-			}
-		}
-		// Once a shutdown gave up, a shard map refresh is not waited for:
-		// it ends with the cancelled context, and snapc holds its result.
-		if !l.inOpen && l.held == 0 && !l.backlog() && (l.stage == nil || !l.stage.refreshing || l.aborted) {
+		l.sendAndSettle(out)
+		if l.finished() {
 			if l.s.hooks.log != nil {
 				l.stopped()
 			}
@@ -150,6 +111,67 @@ func (l *loop[T]) run() {
 		l.recheckDistribution()
 		l.arm()
 	}
+}
+
+// await waits for what wakes the loop: a call's outcome or a new shard map,
+// whose settled records go to out and whose records to be sent again it
+// returns; the timer; a Flush; a shutdown giving up; or Put.
+func (l *loop[T]) await(out *settlement[T]) (again retryBatch[T]) {
+	s := l.s
+	wake := s.wake
+	if !l.inOpen {
+		wake = nil
+	}
+	var snapc chan snapResult
+	if l.stage != nil {
+		snapc = l.stage.snapc
+	}
+	select {
+	case <-wake:
+		l.now = time.Now()
+	case q := <-s.results:
+		l.now = time.Now()
+		again = l.handle(out, q)
+	case <-l.timer.C:
+		l.now = time.Now()
+		l.timerAt = time.Time{}
+	case <-s.flushc:
+		// Every record put before the Flush is in the inbox by now: take
+		// them all, then send without waiting.
+		l.now = time.Now()
+		l.force = true
+	case <-l.abortc:
+		l.now = time.Now()
+		l.checkAbort(out)
+	case res := <-snapc:
+		l.now = time.Now()
+		again = l.newSnapshot(out, res)
+	}
+	return again
+}
+
+// sendAndSettle starts the calls that are ready and applies the round's
+// settlement, again for as long as settling frees memory for records
+// waiting on disk (refill). Records that went into the shard stage
+// meanwhile (aggregates taken apart, records released from behind their
+// key) are due when arm says: at once when a Flush or a full stream wants
+// them.
+func (l *loop[T]) sendAndSettle(out *settlement[T]) {
+	for {
+		l.dispatch(out)
+		l.apply(out)
+		if !l.refill(out) {
+			return
+		}
+	}
+}
+
+// finished reports whether the loop is done: Put can hand in no more and
+// nothing is held, in memory or on disk. Once a shutdown gave up, a shard
+// map refresh is not waited for: it ends with the cancelled context, and
+// snapc holds its result.
+func (l *loop[T]) finished() bool {
+	return !l.inOpen && l.held == 0 && !l.backlog() && (l.stage == nil || !l.stage.refreshing || l.aborted)
 }
 
 // takeInbox takes every record Put has handed in, and notes when Put can
@@ -394,43 +416,49 @@ func (l *loop[T]) handle(out *settlement[T], q *request[T]) (again retryBatch[T]
 			l.retryOrFail(out, &again, r, c, err)
 		}
 	default:
-		var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
-		for i, e := range q.out.Records {
-			r := q.recs[i]
-			code, seq := deref(e.ErrorCode), deref(e.SequenceNumber)
-			if code == "" && seq != "" {
-				r.shardID, r.seq = deref(e.ShardId), seq
-				if l.stage != nil {
-					l.noteShard(r, false)
-					l.landed(out, &again, r)
-				} else {
-					l.delivered(out, r)
-				}
-				continue
-			}
-			if seq != "" || code == "" {
-				// Kinesis answers each entry with a sequence number or
-				// an error code, never both or neither: whatever sent
-				// this (a proxy, a fake) leaves the outcome unknown.
-				l.retryOrFail(out, &again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
-					fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
-				continue
-			}
-			c := retry.Record(code)
-			if c.Throttled {
-				st.throttled.Add(int64(r.weight()))
-				l.noteShard(r, true)
-			}
-			if recErr == nil || recErr.Code != code {
-				recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
-			}
-			l.retryOrFail(out, &again, r, c, recErr)
-		}
-		l.reportShards(q.sent)
+		l.handleEntries(out, &again, q)
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 	return again
+}
+
+// handleEntries settles the entries of a call Kinesis answered entry by
+// entry: written, or failed with a code.
+func (l *loop[T]) handleEntries(out *settlement[T], again *retryBatch[T], q *request[T]) {
+	var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
+	for i, e := range q.out.Records {
+		r := q.recs[i]
+		code, seq := deref(e.ErrorCode), deref(e.SequenceNumber)
+		if code == "" && seq != "" {
+			r.shardID, r.seq = deref(e.ShardId), seq
+			if l.stage != nil {
+				l.noteShard(r, false)
+				l.landed(out, again, r)
+			} else {
+				l.delivered(out, r)
+			}
+			continue
+		}
+		if seq != "" || code == "" {
+			// Kinesis answers each entry with a sequence number or an
+			// error code, never both or neither: whatever sent this (a
+			// proxy, a fake) leaves the outcome unknown.
+			l.retryOrFail(out, again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
+				fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
+			continue
+		}
+		c := retry.Record(code)
+		if c.Throttled {
+			l.s.stats.throttled.Add(int64(r.weight()))
+			l.noteShard(r, true)
+		}
+		if recErr == nil || recErr.Code != code {
+			recErr = &RecordError{Code: code, Message: deref(e.ErrorMessage)}
+		}
+		l.retryOrFail(out, again, r, c, recErr)
+	}
+	l.reportShards(q.sent)
 }
 
 // land takes q off the calls in flight.

@@ -679,7 +679,7 @@ func (l *loop[T]) arm() {
 		l.timer.Stop()
 		return
 	}
-	l.timer.Reset(max(at.Sub(time.Now()), 0))
+	l.timer.Reset(max(time.Until(at), 0))
 }
 
 // holding reports whether new records are held back after a throttle.

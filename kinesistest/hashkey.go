@@ -10,9 +10,6 @@ import (
 // u128 is an unsigned 128-bit integer: the space of Kinesis hash keys.
 type u128 struct{ hi, lo uint64 }
 
-// maxU128 is 2^128-1, the largest hash key.
-var maxU128 = u128{hi: ^uint64(0), lo: ^uint64(0)}
-
 func (a u128) cmp(b u128) int {
 	switch {
 	case a.hi < b.hi:

@@ -175,8 +175,6 @@ func timeFromEpoch(f float64) time.Time {
 	return time.Unix(int64(sec), int64(ms)*int64(time.Millisecond))
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // Wire shapes of the inputs and outputs. Field names are the awsJson member
 // names of the Kinesis API (2013-12-02).
 

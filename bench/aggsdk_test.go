@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,28 +152,13 @@ func BenchmarkSDKAggregatedCeiling(b *testing.B) {
 	}
 	b.SetBytes(int64(len(payload100)))
 	b.ReportAllocs()
-	calls := int64((b.N + per*entries - 1) / (per * entries))
+	calls := (b.N + per*entries - 1) / (per * entries)
 	b.ResetTimer()
 	t0, c0 := time.Now(), cpuNow()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= calls {
-				out, err := client.PutRecords(context.Background(), in, noSDKRetries)
-				if err != nil || aws.ToInt32(out.FailedRecordCount) != 0 {
-					b.Errorf("PutRecords: %v", err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	baseline(b, client, in, calls*entries, 4)
 	elapsed, cpu := time.Since(t0), cpuNow()-c0
 	b.StopTimer()
-	sent := calls * int64(per*entries)
+	sent := int64(calls * per * entries)
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "rec/s")
 	if _, ok := processCPU(); ok {
 		b.ReportMetric(float64(cpu)/float64(sent), "cpu-ns/rec")

@@ -82,12 +82,10 @@ func (d *durable) syncEvery(interval time.Duration) {
 	}
 }
 
-// close stops the syncer and closes the spool: what is still on disk stays
-// for the next stream on the directory.
-func (d *durable) close() error {
+// stopSyncer stops the periodic syncer and waits for it.
+func (d *durable) stopSyncer() {
 	close(d.stop)
 	<-d.synced
-	return d.sp.Close()
 }
 
 // refill reads records back from disk while memory has room, and takes
@@ -161,10 +159,12 @@ func (s *Stream[T]) closeDurable() {
 		return
 	}
 	d.closeOnce.Do(func() {
-		// The records that waited on disk only count as finished for
-		// Flush, since this stream will not send them.
+		// What is still on disk stays for the next stream on the
+		// directory. The records that waited on disk only count as
+		// finished for Flush, since this stream will not send them.
+		d.stopSyncer()
 		s.ledger.finishDisk()
-		if err := d.close(); err != nil && s.hooks.log != nil {
+		if err := d.sp.Close(); err != nil && s.hooks.log != nil {
 			s.hooks.log.spoolClose(err)
 		}
 	})

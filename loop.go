@@ -18,8 +18,8 @@ import (
 // Each round of run takes what woke it (a call's outcome, a new shard map,
 // the timer, a Flush), then the inbox, then sends what is ready. The
 // methods that decide a record's fate add it to the round's settlement
-// (settlement.go), and those that send records again return them as a
-// retryBatch; run applies both.
+// (settlement.go), applied after each dispatch, and those that send records
+// again return them as a retryBatch, which run schedules.
 type loop[T any] struct {
 	s   *Stream[T]
 	set settings
@@ -63,6 +63,13 @@ type loop[T any] struct {
 	promoted []*record[T] // promoteRetries'
 	refilled []*record[T] // refill's
 	obs      observer     // requestDone's
+	events   []Retry      // the retry hooks' events of a retryBatch (newBatch)
+}
+
+// newBatch returns an empty retryBatch whose events reuse the loop's
+// buffer, given back by scheduleRetries.
+func (l *loop[T]) newBatch() retryBatch[T] {
+	return retryBatch[T]{events: l.events[:0]}
 }
 
 type retryGroup[T any] struct {
@@ -384,6 +391,7 @@ func (l *loop[T]) expired(r *record[T]) bool {
 // handle settles the records of a finished call into out, and returns
 // those that go again.
 func (l *loop[T]) handle(out *settlement[T], q *request[T]) (again retryBatch[T]) {
+	again = l.newBatch()
 	if q.abandoned {
 		return again // its records were given up; the request is not reused
 	}
@@ -550,6 +558,8 @@ func (l *loop[T]) scheduleRetries(again retryBatch[T]) {
 	l.later(again.recs, d)
 	if len(again.events) > 0 {
 		l.retried(again.events, d)
+		clear(again.events)
+		l.events = again.events[:0]
 	}
 }
 

@@ -8,9 +8,10 @@ import (
 // settlement is what a round of the loop decided about records' fates: the
 // user records that have their outcome, delivered or failed, and the
 // failures to report. The loop's methods that decide a fate add to the
-// settlement they are handed; run applies it once per round (apply), which
-// reports the failures, gives the space back to Put and hands each record
-// to its caller. run reuses one settlement from round to round.
+// settlement they are handed; the loop applies it after each dispatch
+// (apply, see sendAndSettle), which reports the failures, gives the space
+// back to Put and hands each record to its caller. run reuses one
+// settlement from round to round.
 type settlement[T any] struct {
 	failures       []failure[T]
 	settled        []*record[T] // user records with their outcome
@@ -38,7 +39,7 @@ type failure[T any] struct {
 	recs  []*record[T]
 }
 
-// delivered settles an entry Kinesis wrote. settle adds the counts to the
+// delivered settles an entry Kinesis wrote. apply adds the counts to the
 // stream's counters once per round of the loop.
 func (l *loop[T]) delivered(out *settlement[T], r *record[T]) {
 	out.delivered += int64(r.weight())
@@ -98,7 +99,7 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	}
 }
 
-// settle reports the failures of this round, gives the space of every
+// apply reports the failures settled so far, gives the space of every
 // settled record back to Put, and passes records on to their callbacks.
 func (l *loop[T]) apply(out *settlement[T]) {
 	if out.delivered > 0 {

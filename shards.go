@@ -216,6 +216,7 @@ func (l *loop[T]) refresh(seen *shardmap.Snapshot) {
 // sorted again, and aggregates waiting for the map are settled into out; it
 // returns those that go again.
 func (l *loop[T]) newSnapshot(out *settlement[T], res snapResult) (again retryBatch[T]) {
+	again = l.newBatch()
 	st := l.stage
 	st.refreshing = false
 	l.s.shardMapRead(mapRead(st.snap, res), st.snap.Len(), false)

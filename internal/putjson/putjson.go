@@ -1,0 +1,134 @@
+// Package putjson writes the JSON body of a Kinesis PutRecords call (the
+// awsJson1_1 protocol) in one pass into one buffer: each record's data is
+// base64-encoded in place, where the SDK's serializer makes a string of
+// each one and copies the whole body once more at the end.
+package putjson
+
+import (
+	"encoding/base64"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// Supported reports whether Append writes every field in set in: DryRun,
+// StreamId and unknown future fields are left to the SDK's serializer.
+func Supported(in *kinesis.PutRecordsInput) bool {
+	return in.DryRun == nil && in.StreamId == nil
+}
+
+// Size returns the bytes Append writes for in when no string needs
+// escaping: a capacity that is right for nearly every call.
+func Size(in *kinesis.PutRecordsInput) int {
+	n := len(`{"Records":[],"StreamARN":"","StreamName":""}`) + strLen(in.StreamARN) + strLen(in.StreamName)
+	for i := range in.Records {
+		e := &in.Records[i]
+		n += len(`{"Data":"","ExplicitHashKey":"","PartitionKey":""},`) +
+			base64.StdEncoding.EncodedLen(len(e.Data)) + strLen(e.ExplicitHashKey) + strLen(e.PartitionKey)
+	}
+	return n
+}
+
+func strLen(p *string) int {
+	if p == nil {
+		return 0
+	}
+	return len(*p)
+}
+
+// Append appends the JSON body of in to dst. Fields that are nil are left
+// out, as the SDK leaves them out; Supported must hold.
+func Append(dst []byte, in *kinesis.PutRecordsInput) []byte {
+	dst = append(dst, '{')
+	comma := false
+	if in.Records != nil {
+		dst = append(dst, `"Records":[`...)
+		for i := range in.Records {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendEntry(dst, &in.Records[i])
+		}
+		dst = append(dst, ']')
+		comma = true
+	}
+	dst, comma = appendField(dst, comma, "StreamARN", in.StreamARN)
+	dst, _ = appendField(dst, comma, "StreamName", in.StreamName)
+	return append(dst, '}')
+}
+
+func appendEntry(dst []byte, e *types.PutRecordsRequestEntry) []byte {
+	dst = append(dst, '{')
+	comma := false
+	if e.Data != nil {
+		dst = append(dst, `"Data":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, e.Data)
+		dst = append(dst, '"')
+		comma = true
+	}
+	dst, comma = appendField(dst, comma, "ExplicitHashKey", e.ExplicitHashKey)
+	dst, _ = appendField(dst, comma, "PartitionKey", e.PartitionKey)
+	return append(dst, '}')
+}
+
+// appendField appends "name":"value" when v is not nil, after a comma when
+// one is due, and reports whether one is due after it.
+func appendField(dst []byte, comma bool, name string, v *string) ([]byte, bool) {
+	if v == nil {
+		return dst, comma
+	}
+	if comma {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":`...)
+	return appendString(dst, *v), true
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string: quotes, backslashes and control
+// characters escaped, and bytes that are not UTF-8 replaced by U+FFFD, as
+// encoding/json does.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				i++
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if b >= 0x20 && b != '"' && b != '\\' {
+			i++
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch b {
+		case '"', '\\':
+			dst = append(dst, '\\', b)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,101 @@
+package putjson
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// wire is the body as the service reads it: encoding/json decodes Data
+// from base64.
+type wire struct {
+	Records []struct {
+		Data            []byte
+		ExplicitHashKey *string
+		PartitionKey    *string
+	}
+	StreamARN  *string
+	StreamName *string
+}
+
+func TestAppendReadsBack(t *testing.T) {
+	tests := []struct {
+		name string
+		in   kinesis.PutRecordsInput
+	}{
+		{"empty", kinesis.PutRecordsInput{}},
+		{"no records", kinesis.PutRecordsInput{Records: []types.PutRecordsRequestEntry{}, StreamName: aws.String("s")}},
+		{"plain", kinesis.PutRecordsInput{StreamName: aws.String("orders"), Records: []types.PutRecordsRequestEntry{
+			{Data: []byte("hello"), PartitionKey: aws.String("k1")},
+			{Data: []byte{}, PartitionKey: aws.String("k2"), ExplicitHashKey: aws.String("340282366920938463463374607431768211455")},
+			{Data: []byte{0, 1, 2, 250, 251}, PartitionKey: aws.String("k3")},
+		}}},
+		{"arn only", kinesis.PutRecordsInput{StreamARN: aws.String("arn:aws:kinesis:eu-west-1:123456789012:stream/orders"), Records: []types.PutRecordsRequestEntry{
+			{Data: []byte("x"), PartitionKey: aws.String("k")},
+		}}},
+		{"keys to escape", kinesis.PutRecordsInput{StreamName: aws.String("s"), StreamARN: aws.String("a"), Records: []types.PutRecordsRequestEntry{
+			{Data: []byte("a"), PartitionKey: aws.String(`quote " back \ slash`)},
+			{Data: []byte("b"), PartitionKey: aws.String("tab\tnew\nline\rcr\x00nul\x1funit\x7fdel")},
+			{Data: []byte("c"), PartitionKey: aws.String("ünïcødé 日本語 🙂 \u2028\u2029 <&>")},
+		}}},
+		{"no data, no key", kinesis.PutRecordsInput{Records: []types.PutRecordsRequestEntry{{}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := Append(nil, &tt.in)
+			require.True(t, json.Valid(body), "%s", body)
+			var got wire
+			require.NoError(t, json.Unmarshal(body, &got))
+			assert.Equal(t, tt.in.StreamName, got.StreamName)
+			assert.Equal(t, tt.in.StreamARN, got.StreamARN)
+			require.Len(t, got.Records, len(tt.in.Records))
+			for i, e := range tt.in.Records {
+				g := got.Records[i]
+				if e.Data == nil {
+					assert.Nil(t, g.Data)
+				} else {
+					assert.Equal(t, string(e.Data), string(g.Data))
+				}
+				assert.Equal(t, e.PartitionKey, g.PartitionKey)
+				assert.Equal(t, e.ExplicitHashKey, g.ExplicitHashKey)
+			}
+			if !strings.Contains(tt.name, "escape") {
+				assert.GreaterOrEqual(t, Size(&tt.in), len(body), "Size covers the body when nothing is escaped")
+			}
+		})
+	}
+}
+
+func TestInvalidUTF8Replaced(t *testing.T) {
+	in := kinesis.PutRecordsInput{Records: []types.PutRecordsRequestEntry{{Data: []byte("d"), PartitionKey: aws.String("a\xffb\xfe\xfdc")}}}
+	body := Append(nil, &in)
+	require.True(t, json.Valid(body), "%s", body)
+	var got wire
+	require.NoError(t, json.Unmarshal(body, &got))
+	assert.Equal(t, "a\uFFFDb\uFFFD\uFFFDc", *got.Records[0].PartitionKey, "each byte that is not UTF-8 becomes U+FFFD, as encoding/json does")
+}
+
+func TestSupported(t *testing.T) {
+	assert.True(t, Supported(&kinesis.PutRecordsInput{StreamName: aws.String("s")}))
+	assert.False(t, Supported(&kinesis.PutRecordsInput{DryRun: aws.Bool(true)}), "fields Append does not write go to the SDK")
+	assert.False(t, Supported(&kinesis.PutRecordsInput{StreamId: aws.String("id")}))
+}
+
+func BenchmarkAppend(b *testing.B) {
+	in := kinesis.PutRecordsInput{StreamName: aws.String("bench")}
+	data := []byte(strings.Repeat("x", 100))
+	for range 500 {
+		in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String("8d1c8e4a-4d5f-4b9b-9d3e-0f6d2c1a7b5e")})
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(500 * len(data)))
+	for b.Loop() {
+		_ = Append(make([]byte, 0, Size(&in)), &in)
+	}
+}

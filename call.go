@@ -1,17 +1,13 @@
 package inskinesis
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	sdkretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/go-pkg/inskinesis/internal/putjson"
 	"github.com/go-pkg/inskinesis/internal/retry"
@@ -23,40 +19,12 @@ import (
 // multiply), its HTTP client hides request bodies' WriteTo (see HTTPClient),
 // markers in its middleware stack note how far the call got, so that a
 // call the SDK refused before sending is known to have written nothing,
-// and the request body is written by putProtocol.
+// and the request body is written by package putjson (see putjson.Wrap).
 func callOptions(o *kinesis.Options) {
 	o.RetryMaxAttempts = 1
 	wrapHTTPClient(o)
 	o.APIOptions = append(o.APIOptions, addPhaseMarkers)
-	if o.Protocol != nil && o.Protocol.ID() == awsJSON11 {
-		o.Protocol = putProtocol{o.Protocol}
-	}
-}
-
-var awsJSON11 = smithy.ShapeID{Namespace: "aws.protocols", Name: "awsJson1_1"}
-
-// putProtocol is the SDK client's protocol (awsJson1_1) for the stream's
-// PutRecords calls, with the body written by package putjson: in one
-// buffer, without the SDK's string per record and copy of the whole body.
-// The SDK's protocol still sets the method and the headers, and serializes
-// every other call.
-type putProtocol struct{ smithyhttp.ClientProtocol }
-
-func (p putProtocol) SerializeRequest(ctx context.Context, op *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
-	pr, ok := in.(*kinesis.PutRecordsInput)
-	if !ok || !putjson.Supported(pr) {
-		return p.ClientProtocol.SerializeRequest(ctx, op, in, req)
-	}
-	if err := p.ClientProtocol.SerializeRequest(ctx, op, &kinesis.PutRecordsInput{}, req); err != nil {
-		return err
-	}
-	body := putjson.Append(make([]byte, 0, putjson.Size(pr)), pr)
-	sreq, err := req.SetStream(bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("set stream: %w", err)
-	}
-	*req = *sreq
-	return nil
+	o.Protocol = putjson.Wrap(o.Protocol)
 }
 
 // wrapHTTPClient is the per-call option of the stream's ListShards and

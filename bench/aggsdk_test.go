@@ -16,6 +16,7 @@ import (
 	"github.com/go-pkg/inskinesis"
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/internal/aggregate"
+	"github.com/go-pkg/inskinesis/internal/putjson"
 	"github.com/go-pkg/inskinesis/partition"
 )
 
@@ -134,9 +135,23 @@ func benchAggregated(b *testing.B, cfg inskinesis.Config[[]byte], puts int) {
 // call), so that no Put, aggregation or bookkeeping is done. One op is one
 // user record; it reports rec/s and cpu-ns/rec as BenchmarkSDKAggregated
 // does.
+//
+// serializer=sdk sends through the SDK's own serializer, serializer=stream
+// through the body writer the stream's calls use (internal/putjson).
 func BenchmarkSDKAggregatedCeiling(b *testing.B) {
-	srv := startOneShardServer(b)
-	client := sdkClient(b, srv.ts.URL)
+	for _, ser := range []string{"sdk", "stream"} {
+		b.Run("serializer="+ser, func(b *testing.B) {
+			srv := startOneShardServer(b)
+			client := sdkClient(b, srv.ts.URL)
+			if ser == "stream" {
+				client = kinesis.New(client.Options(), func(o *kinesis.Options) { o.Protocol = putjson.Wrap(o.Protocol) })
+			}
+			benchCeiling(b, client)
+		})
+	}
+}
+
+func benchCeiling(b *testing.B, client *kinesis.Client) {
 	agg, err := aggregate.New(aggregate.Limits{})
 	if err != nil {
 		b.Fatal(err)

@@ -5,12 +5,56 @@
 package putjson
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"fmt"
 	"unicode/utf8"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 )
+
+// awsJSON11 is the protocol of the Kinesis API the body is written in.
+var awsJSON11 = smithy.ShapeID{Namespace: "aws.protocols", Name: "awsJson1_1"}
+
+// Wrap returns the protocol of a Kinesis client (kinesis.Options.Protocol)
+// with its PutRecords bodies written by Append: in one buffer, without the
+// SDK's string per record and copy of the whole body. p itself still sets
+// the method and the headers, and serializes every other call and the
+// PutRecords inputs Append does not support. A p of another protocol than
+// awsJson1_1, or nil, is returned as it is.
+func Wrap(p smithyhttp.ClientProtocol) smithyhttp.ClientProtocol {
+	if p == nil || p.ID() != awsJSON11 {
+		return p
+	}
+	if _, ok := p.(protocol); ok {
+		return p
+	}
+	return protocol{p}
+}
+
+type protocol struct{ smithyhttp.ClientProtocol }
+
+func (p protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSchema, in smithy.Serializable, req *smithyhttp.Request) error {
+	pr, ok := in.(*kinesis.PutRecordsInput)
+	if !ok || !Supported(pr) {
+		return p.ClientProtocol.SerializeRequest(ctx, op, in, req)
+	}
+	if err := p.ClientProtocol.SerializeRequest(ctx, op, &kinesis.PutRecordsInput{}, req); err != nil {
+		return err
+	}
+	body := Append(make([]byte, 0, Size(pr)), pr)
+	sreq, err := req.SetStream(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("set stream: %w", err)
+	}
+	*req = *sreq
+	return nil
+}
 
 // Supported reports whether Append writes every field in set in: DryRun,
 // StreamId and unknown future fields are left to the SDK's serializer.

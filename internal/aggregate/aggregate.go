@@ -98,10 +98,15 @@ type Builder struct {
 	maxBytes int
 	maxCount int
 
-	pkIndex  map[string]uint64
-	pkTable  []string
-	ehkIndex map[string]uint64
-	ehkTable []string
+	pkIndex map[string]uint64
+	pkTable []string
+	// The partition key looked up last and its index (lastPK is -1 when
+	// none): records of one key in a row, the common case, cost a string
+	// comparison instead of a map lookup.
+	lastPKKey string
+	lastPK    int
+	ehkIndex  map[string]uint64
+	ehkTable  []string
 	// tablesLen is the encoded length of both key tables.
 	tablesLen int
 	// records holds the encoded "records" fields (tag, length, Record);
@@ -136,6 +141,7 @@ func New(l Limits) (*Builder, error) {
 		maxCount: l.MaxCount,
 		pkIndex:  make(map[string]uint64),
 		ehkIndex: make(map[string]uint64),
+		lastPK:   -1,
 	}, nil
 }
 
@@ -291,12 +297,13 @@ func (b *Builder) Reserve(partitionKey, explicitHashKey string, dataLen int) (Sl
 // index returns the indexes of a record's keys in the key tables, adding
 // keys not in them yet.
 func (b *Builder) index(partitionKey, explicitHashKey string) (pkIdx uint64, hasEHK bool, ehkIdx uint64) {
-	pkIdx, ok := b.pkIndex[partitionKey]
+	pkIdx, ok := b.pkLookup(partitionKey)
 	if !ok {
 		pkIdx = uint64(len(b.pkTable))
 		b.pkIndex[partitionKey] = pkIdx
 		b.pkTable = append(b.pkTable, partitionKey)
 		b.tablesLen += fieldLen(len(partitionKey))
+		b.lastPKKey, b.lastPK = partitionKey, int(pkIdx)
 	}
 	hasEHK = explicitHashKey != ""
 	if hasEHK {
@@ -311,10 +318,22 @@ func (b *Builder) index(partitionKey, explicitHashKey string) (pkIdx uint64, has
 	return pkIdx, hasEHK, ehkIdx
 }
 
+// pkLookup returns the index of a partition key in the table.
+func (b *Builder) pkLookup(key string) (uint64, bool) {
+	if b.lastPK >= 0 && key == b.lastPKKey {
+		return uint64(b.lastPK), true
+	}
+	idx, ok := b.pkIndex[key]
+	if ok {
+		b.lastPKKey, b.lastPK = key, int(idx)
+	}
+	return idx, ok
+}
+
 // delta is the growth of the protobuf message when a record is added.
 func (b *Builder) delta(partitionKey, explicitHashKey string, dataLen int) int {
 	n := 0
-	pkIdx, ok := b.pkIndex[partitionKey]
+	pkIdx, ok := b.pkLookup(partitionKey)
 	if !ok {
 		pkIdx = uint64(len(b.pkTable))
 		n += fieldLen(len(partitionKey))
@@ -435,6 +454,7 @@ func (b *Builder) Reset() {
 	clear(b.ehkTable)
 	b.pkTable = b.pkTable[:0]
 	b.ehkTable = b.ehkTable[:0]
+	b.lastPKKey, b.lastPK = "", -1
 	b.tablesLen = 0
 	b.records = b.records[:0]
 	b.recordsLen = 0

@@ -2,12 +2,14 @@ package putjson
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -99,3 +101,33 @@ func BenchmarkAppend(b *testing.B) {
 		_ = Append(make([]byte, 0, Size(&in)), &in)
 	}
 }
+
+// TestAppendKnowsEveryField fails when the SDK's PutRecords input or entry
+// has a field Append does not write or Supported does not refuse, so that
+// an SDK upgrade cannot drop a field from the body unseen.
+func TestAppendKnowsEveryField(t *testing.T) {
+	known := map[reflect.Type][]string{
+		reflect.TypeFor[kinesis.PutRecordsInput]():      {"Records", "DryRun", "StreamARN", "StreamId", "StreamName"},
+		reflect.TypeFor[types.PutRecordsRequestEntry](): {"Data", "PartitionKey", "ExplicitHashKey"},
+	}
+	for typ, names := range known {
+		for i := range typ.NumField() {
+			if f := typ.Field(i); f.IsExported() {
+				assert.Contains(t, names, f.Name, "%s.%s is new: write it in Append, or refuse it in Supported", typ.Name(), f.Name)
+			}
+		}
+	}
+}
+
+func TestWrapOnlyTheSDKsProtocol(t *testing.T) {
+	assert.Nil(t, Wrap(nil))
+	sdk := kinesis.New(kinesis.Options{Region: "us-east-1"}).Options().Protocol
+	w := Wrap(sdk)
+	_, ok := w.(protocol)
+	assert.True(t, ok, "the SDK's awsJson1_1 protocol is wrapped")
+	assert.Equal(t, w, Wrap(w), "a wrapped protocol is not wrapped again")
+	mine := userProtocol{sdk}
+	assert.Equal(t, smithyhttp.ClientProtocol(mine), Wrap(mine), "a protocol of the user's is left as it is")
+}
+
+type userProtocol struct{ smithyhttp.ClientProtocol }

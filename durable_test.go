@@ -8,11 +8,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,6 +111,63 @@ func TestSpoolOutageFillsTheDiskNotTheHeap(t *testing.T) {
 	assert.Zero(t, st.Failed)
 	assert.Zero(t, st.SpoolRecords)
 	assert.Empty(t, segments(t, dir))
+}
+
+// TestSpoolOutageHeapStaysBounded: during an outage, 48 MiB of records put
+// beyond MaxBufferedBytes (256 KiB) wait on disk, not in the heap: the live
+// heap grows by a small fraction of what was put. Once the service is back
+// every record is delivered.
+func TestSpoolOutageHeapStaysBounded(t *testing.T) {
+	dir := t.TempDir()
+	f := newFake(2)
+	var down atomic.Bool
+	down.Store(true)
+	s := newTestStream(t, f, func(c *Config[event]) {
+		// Refused before the fake, which keeps a copy of every call.
+		c.Client = refusing{down: &down, next: f}
+		c.SpoolDir = dir
+		c.MaxBufferedBytes = 256 << 10
+		c.RetryCount = 1 << 20
+	})
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // and the pools' victim caches
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	body := strings.Repeat("x", 4<<10)
+	const n = 12 * 1024 // 48 MiB of bodies
+	before := heap()
+	for i := range n {
+		require.NoError(t, s.Put(event{ID: i, Key: fmt.Sprint("k", i%7), Body: body}))
+	}
+	after := heap()
+	st := s.Stats()
+	assert.Equal(t, n, st.SpoolRecords)
+	assert.LessOrEqual(t, st.BufferedBytes, int64(256<<10)+8<<10, "memory holds at most MaxBufferedBytes (and one record)")
+	grew := int64(after) - int64(before)
+	t.Logf("heap grew by %d KiB while %d MiB waited on disk", grew>>10, n*len(body)>>20)
+	assert.Less(t, grew, int64(12<<20), "the heap grew by %d bytes while %d MiB waited on disk", grew, n*len(body)>>20)
+
+	down.Store(false)
+	s.FlushAndStopStreaming()
+	assert.Len(t, storedIDs(t, f), n)
+	assert.Zero(t, s.Stats().Failed)
+}
+
+// refusing fails every call with a retryable server error while down is
+// set, keeping nothing of it, and passes calls on to next otherwise.
+type refusing struct {
+	down *atomic.Bool
+	next PutRecordsAPI
+}
+
+func (r refusing) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, optFns ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	if r.down.Load() {
+		return nil, &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "outage", Fault: smithy.FaultServer}
+	}
+	return r.next.PutRecords(ctx, in, optFns...)
 }
 
 func TestSpoolFullBlocksPut(t *testing.T) {

@@ -22,6 +22,8 @@ type stage[T any] struct {
 	lim        *ratelimit.Limiter // nil without ShardRateLimit
 	agg        aggregate.Limits   // MaxBytes 0 without AggregateRecords
 	builders   map[string]*shardBuilder[T]
+	last       *shardBuilder[T] // the builder add used last, and its shard
+	lastID     string
 	due        batch.Queue[dueBuilder[T]] // builders holding records, by when they fall due
 	refreshing bool
 	snapc      chan snapResult
@@ -101,21 +103,17 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 	if st.agg.MaxBytes == 0 || aggregate.SoloSize(r.key, r.hashKey, len(r.data)) > st.agg.MaxBytes {
 		return r, false
 	}
-	sb := st.builders[r.shard.ID]
-	if sb == nil {
-		b, err := aggregate.New(st.agg)
-		if err != nil { // limits were validated by NewKinesis
-			return r, false
-		}
-		sb = &shardBuilder[T]{b: b}
-		st.builders[r.shard.ID] = sb
-	}
-	if len(sb.recs) > 0 && !sb.b.Fits(r.key, r.hashKey, len(r.data)) {
-		ready = st.seal(sb)
+	sb := st.builder(r.shard.ID)
+	if sb == nil { // cannot happen: limits were validated by NewKinesis
+		return r, false
 	}
 	// The builder only sizes the aggregate: the call's goroutine builds
 	// it from the records (see request.build).
 	slot, ok := sb.b.Reserve(r.key, r.hashKey, len(r.data))
+	if !ok && len(sb.recs) > 0 { // full: seal it, and start the next
+		ready = st.seal(sb)
+		slot, ok = sb.b.Reserve(r.key, r.hashKey, len(r.data))
+	}
 	if !ok { // cannot happen: r alone fits, and the builder is empty
 		return r, false
 	}
@@ -134,6 +132,25 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 	sb.shard = r.shard
 	sb.recs = append(sb.recs, r)
 	return ready, false
+}
+
+// builder returns the builder of shard id, made on first use; nil if it
+// cannot be made. Records of one shard in a row cost a string comparison.
+func (st *stage[T]) builder(id string) *shardBuilder[T] {
+	if st.last != nil && id == st.lastID {
+		return st.last
+	}
+	sb := st.builders[id]
+	if sb == nil {
+		b, err := aggregate.New(st.agg)
+		if err != nil {
+			return nil
+		}
+		sb = &shardBuilder[T]{b: b}
+		st.builders[id] = sb
+	}
+	st.last, st.lastID = sb, id
+	return sb
 }
 
 // seal turns a builder's records into one entry for the queue, and empties
@@ -206,6 +223,7 @@ func (st *stage[T]) drain() []*record[T] {
 		sb.reset()
 		delete(st.builders, id)
 	}
+	st.last, st.lastID = nil, ""
 	return recs
 }
 

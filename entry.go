@@ -21,13 +21,14 @@ func (r *record[T]) weight() int {
 	return 1
 }
 
-// inherit merges into r what another entry carrying the same records went
-// through (an aggregate into its records, or records into their new
-// aggregate): the most attempts and failures, whether it may have been
-// written, and whether it must go as a plain record.
+// inherit adds to user record r what the aggregate that carried it went
+// through: its attempts and failures (an aggregate counts only its own, so
+// that a record joining one never takes on its neighbours' history),
+// whether it may have been written, and whether it must go as a plain
+// record.
 func (r *record[T]) inherit(agg *record[T]) {
-	r.attempts = max(r.attempts, agg.attempts)
-	r.failures = max(r.failures, agg.failures)
+	r.attempts += agg.attempts
+	r.failures += agg.failures
 	r.maybeWritten = r.maybeWritten || agg.maybeWritten
 	r.solo = r.solo || agg.solo
 }

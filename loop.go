@@ -501,12 +501,19 @@ type retryBatch[T any] struct {
 	events    []Retry // for the retry hooks, by code
 }
 
-// retryOrFail adds r to again, to be sent again later, or fails it for
-// good. Throttling is
+// retryOrFail counts a failed attempt of entry r, of class c, and adds r
+// to again, to be sent again later, or fails it for good. Throttling is
 // backpressure, not failure: a throttled attempt costs no retry, and a
 // throttled record goes again until RecordTTL, or ThrottleTTL without one,
 // has passed since it was put. Only the other failures count against
 // RetryCount.
+//
+// Each user record keeps its own count: an aggregate counts only its own
+// attempts, and its records add them to theirs when it ends (unpack). When
+// some record in a failed aggregate is due to fail (its own earlier
+// failures, or its RecordTTL, differ from its neighbours'), the aggregate
+// ends there: each record goes its own way, those that go again as plain
+// records.
 func (l *loop[T]) retryOrFail(out *settlement[T], again *retryBatch[T], r *record[T], c retry.Class, err error) {
 	if c.Unknown {
 		r.maybeWritten = true
@@ -514,18 +521,41 @@ func (l *loop[T]) retryOrFail(out *settlement[T], again *retryBatch[T], r *recor
 	if !c.Throttled {
 		r.failures++
 	}
+	if r.aggregate() && !l.aborted && c.Retryable {
+		for _, x := range r.children {
+			if _, due := l.failsNow(x, x.failures+r.failures, c); due {
+				l.unpack(r, false, func(x *record[T]) { l.againOrFail(out, again, x, c, err) })
+				return
+			}
+		}
+	}
+	l.againOrFail(out, again, r, c, err)
+}
+
+// failsNow returns how entry r fails for good after an attempt of class c,
+// with failures counted so far; due is false when r goes again.
+func (l *loop[T]) failsNow(r *record[T], failures int, c retry.Class) (kind failKind, due bool) {
 	switch {
 	case l.aborted:
-		l.fail(out, r, failAborted, c.Code, err)
+		return failAborted, true
 	case !c.Retryable:
-		l.fail(out, r, failFatal, c.Code, err)
-	case !c.Throttled && r.failures > l.set.retryCount:
-		l.fail(out, r, failExhausted, c.Code, err)
+		return failFatal, true
+	case !c.Throttled && failures > l.set.retryCount:
+		return failExhausted, true
 	case l.expired(r):
-		l.fail(out, r, failExpired, c.Code, err)
+		return failExpired, true
 	case c.Throttled && l.set.recordTTL == 0 && l.now.Sub(r.born) >= l.set.throttleTTL:
-		l.fail(out, r, failThrottled, c.Code, err)
-	default:
+		return failThrottled, true
+	}
+	return 0, false
+}
+
+// againOrFail adds r, its failed attempt counted, to again, or fails it
+// for good (see retryOrFail).
+func (l *loop[T]) againOrFail(out *settlement[T], again *retryBatch[T], r *record[T], c retry.Class, err error) {
+	if kind, due := l.failsNow(r, r.failures, c); due {
+		l.fail(out, r, kind, c.Code, err)
+	} else {
 		again.recs = append(again.recs, r)
 		again.throttled = again.throttled || c.Throttled
 		l.s.stats.retried.Add(int64(r.weight()))

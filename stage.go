@@ -168,9 +168,6 @@ func (st *stage[T]) seal(sb *shardBuilder[T]) *record[T] {
 		e.children = append(e.children[:0], sb.recs...)
 		e.queued, e.born = sb.oldest, sb.born
 		e.shard, e.snap = sb.shard, st.snap
-		for _, r := range sb.recs {
-			e.inherit(r)
-		}
 	}
 	sb.reset()
 	return e

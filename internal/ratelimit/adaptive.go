@@ -67,8 +67,7 @@ func (l *Limiter) Report(shardID string, sent time.Time, delivered, throttled in
 	defer l.mu.Unlock()
 	b := l.bucketsFor(shardID, now)
 	if throttled > 0 {
-		b.records = min(b.records, 0)
-		b.bytes = min(b.bytes, 0)
+		b.drain()
 		if sent.Before(b.cut) {
 			return false
 		}

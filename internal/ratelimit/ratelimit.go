@@ -156,18 +156,6 @@ func (l *Limiter) Delay(shardID string, records, bytes int) time.Duration {
 	return max(waitFor(b.records, recNeed, b.recordsRate), waitFor(b.bytes, byteNeed, b.bytesRate))
 }
 
-// Drain empties the shard's buckets, so that its next requests wait for
-// fresh tokens. A shard in debt keeps its debt. Throttled drains too, and
-// also cuts the shard's rate.
-func (l *Limiter) Drain(shardID string) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.bucketsFor(shardID, now)
-	b.records = min(b.records, 0)
-	b.bytes = min(b.bytes, 0)
-}
-
 // Forget drops the shard's buckets, for a shard that has closed. A later
 // call for it starts with full buckets.
 func (l *Limiter) Forget(shardID string) {
@@ -214,6 +202,13 @@ func (l *Limiter) bucketsFor(shardID string, now time.Time) *buckets {
 	b.records = refill(b.records, b.recordsRate, elapsed)
 	b.bytes = refill(b.bytes, b.bytesRate, elapsed)
 	return b
+}
+
+// drain empties the buckets, so that the shard's next requests wait for
+// fresh tokens. Buckets in debt keep their debt. l.mu is held.
+func (b *buckets) drain() {
+	b.records = min(b.records, 0)
+	b.bytes = min(b.bytes, 0)
 }
 
 // refill adds rate tokens per second for elapsed nanoseconds, up to the

@@ -185,11 +185,11 @@ func TestShardsAreIndependent(t *testing.T) {
 	}
 }
 
-func TestDrainForgetRetain(t *testing.T) {
-	l, _ := newLimiter(t, 0)
-	l.Drain("a")
+func TestThrottleForgetRetain(t *testing.T) {
+	l, c := newLimiter(t, 0)
+	l.Report("a", c.Now(), 0, 1)
 	if l.Allow("a", 1, 0) {
-		t.Fatal("a drained bucket gave a token")
+		t.Fatal("a throttled shard's bucket gave a token")
 	}
 	l.Forget("a")
 	if !l.Allow("a", 1500, 0) {

@@ -17,6 +17,7 @@ package spool
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -105,11 +106,10 @@ type Entry struct {
 type segment struct {
 	first   uint64   // seq of its first record (its file name)
 	next    uint64   // seq after its last record
-	size    int64    // bytes of the frames in its log file
+	size    int64    // bytes of the frames in its log file (the reader stops there)
 	disk    int64    // bytes its log file takes (more than size while reserved ahead)
 	ackSize int64    // bytes of its ack file
 	live    int      // records not yet settled
-	end     int64    // where its valid frames end (the reader stops there)
 	offs    []uint32 // replayed segments: where the unsettled records start
 	unread  int      // its records not yet handed back by Next
 	replay  bool
@@ -216,8 +216,8 @@ func (s *Spool) recover() error {
 	}
 	var firsts []uint64
 	for _, n := range names {
-		first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ".log"), 10, 64)
-		if err != nil {
+		first, ok := seqOf(n, ".log")
+		if !ok {
 			continue // not ours
 		}
 		firsts = append(firsts, first)
@@ -230,8 +230,8 @@ func (s *Spool) recover() error {
 	for _, ext := range []string{".free", ".ack"} {
 		names, _ := filepath.Glob(filepath.Join(s.opts.Dir, "*"+ext))
 		for _, n := range names {
-			first, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(n), ext), 10, 64)
-			if err == nil && (ext == ".free" || !slices.Contains(firsts, first)) {
+			first, ok := seqOf(n, ext)
+			if ok && (ext == ".free" || !slices.Contains(firsts, first)) {
 				others = append(others, n)
 			}
 		}
@@ -258,6 +258,13 @@ func (s *Spool) recover() error {
 	return nil
 }
 
+// seqOf returns the seq a spool file is named after (see segName), and
+// false for a name that is not one of them.
+func seqOf(name, ext string) (uint64, bool) {
+	seq, err := strconv.ParseUint(strings.TrimSuffix(filepath.Base(name), ext), 10, 64)
+	return seq, err == nil
+}
+
 func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 	sg := &segment{first: first, next: first, replay: true}
 	acked := map[uint64]bool{}
@@ -274,7 +281,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 				p = p[n:]
 			}
 			return true
-		}, func(_, n int) { s.rec.Corrupt++; s.rec.CorruptBytes += int64(n) })
+		}, func(_, n int) { s.corrupt(int64(n)) })
 		if end < len(b) {
 			s.rec.TornBytes += int64(len(b) - end)
 			if err := os.Truncate(ackPath, int64(end)); err != nil {
@@ -301,8 +308,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 			return false
 		}
 		if err != nil || seq-first > uint64(len(b)) {
-			s.rec.Corrupt++
-			s.rec.CorruptBytes += int64(len(p) + headerLen)
+			s.corrupt(int64(len(p) + headerLen))
 			return true
 		}
 		off := seq - first
@@ -320,10 +326,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 		s.rec.Records++
 		s.rec.Bytes += int64(len(key) + len(hk) + len(data))
 		return true
-	}, func(_, n int) {
-		s.rec.Corrupt++
-		s.rec.CorruptBytes += int64(n)
-	})
+	}, func(_, n int) { s.corrupt(int64(n)) })
 	if end < len(b) {
 		// Past the last frame: the unused part of a segment reserved ahead
 		// (zeros) or the frames of a recycled file's earlier use, and,
@@ -339,8 +342,7 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 			if last {
 				s.rec.TornBytes += int64(tail)
 			} else {
-				s.rec.Corrupt++
-				s.rec.CorruptBytes += int64(tail)
+				s.corrupt(int64(tail))
 			}
 		}
 		if err := os.Truncate(logPath, int64(end)); err != nil {
@@ -349,9 +351,14 @@ func (s *Spool) readSegment(first uint64, last bool) (*segment, error) {
 	}
 	sg.size = int64(end)
 	sg.disk = int64(end)
-	sg.end = int64(end)
 	sg.unread = len(sg.offs)
 	return sg, nil
+}
+
+// corrupt counts a stretch of n bytes that held no valid frame.
+func (s *Spool) corrupt(n int64) {
+	s.rec.Corrupt++
+	s.rec.CorruptBytes += n
 }
 
 // nonZeroLen returns the length of b up to its last byte that is not zero.
@@ -540,7 +547,6 @@ func (s *Spool) AppendAt(key, hashKey string, data []byte, born int64, keep bool
 	s.nextSeq++
 	sg.next = s.nextSeq
 	sg.size += n
-	sg.end = sg.size
 	sg.live++
 	s.live++
 	if keep && s.unread == 0 {
@@ -577,7 +583,7 @@ func (s *Spool) Next(dst []byte) (Entry, error) {
 		case sg.replay && s.ridx < len(sg.offs):
 			off = int64(sg.offs[s.ridx])
 			s.ridx++
-		case !sg.replay && s.roff < sg.end:
+		case !sg.replay && s.roff < sg.size:
 			off = s.roff
 		case s.rseg == len(s.segs)-1:
 			s.unread = 0 // cannot happen: nothing left to read
@@ -595,7 +601,7 @@ func (s *Spool) Next(dst []byte) (Entry, error) {
 			// lost, settled, so that nothing waits for them.
 			lost := sg.unread
 			s.rec.Corrupt++
-			s.roff, s.ridx = sg.end, len(sg.offs)
+			s.roff, s.ridx = sg.size, len(sg.offs)
 			s.closeReader()
 			s.unread -= lost
 			sg.unread = 0
@@ -867,7 +873,7 @@ func (s *Spool) writeAcks() ([]*os.File, error) {
 		if sg.ackFile == nil {
 			f, err := os.OpenFile(filepath.Join(s.opts.Dir, ackName(sg.first)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
-				firstErr = cmpErr(firstErr, err)
+				firstErr = cmp.Or(firstErr, err)
 				continue
 			}
 			sg.ackFile = f
@@ -877,7 +883,7 @@ func (s *Spool) writeAcks() ([]*os.File, error) {
 		s.abuf = frame[:0]
 		if _, err := sg.ackFile.Write(frame); err != nil {
 			_ = sg.ackFile.Truncate(sg.ackSize)
-			firstErr = cmpErr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		sg.ackSize += int64(len(frame))
@@ -889,13 +895,6 @@ func (s *Spool) writeAcks() ([]*os.File, error) {
 		firstErr = fmt.Errorf("spool: write settled marks: %w", firstErr)
 	}
 	return files, firstErr
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // Stats is a snapshot of the spool.

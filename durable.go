@@ -100,19 +100,23 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 	s := l.s
 	led := s.ledger
 	got := l.refilled[:0]
+	var lostErrs []error
 	led.mu.Lock()
 	for led.records < led.maxRecords && led.bytes < led.maxBytes {
 		r := s.newRecord()
 		e, err := d.sp.Next(r.data[:0])
 		var lost *spool.LostError
 		if errors.As(err, &lost) {
-			// Never silent: counted, logged; they no longer hold Flush.
+			// Never silent: reported on Error(), counted as failed and
+			// in SpoolLost, logged; they no longer hold Flush.
 			s.free(r)
 			d.lost.Add(int64(lost.Records))
+			s.stats.failed.Add(int64(lost.Records))
 			for range lost.Records {
 				led.finish(led.popDisk())
 			}
 			led.settleFlushers()
+			lostErrs = append(lostErrs, fmt.Errorf("%w: %d records could not be read back from disk and are lost: %w", ErrSpool, lost.Records, lost.Err))
 			if s.hooks.log != nil {
 				s.hooks.log.spoolLost(lost)
 			}
@@ -136,6 +140,9 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		got = append(got, r)
 	}
 	led.mu.Unlock()
+	for _, err := range lostErrs {
+		s.report(err)
+	}
 	for _, r := range got {
 		if r.replayed && len(s.hooks.buffered) > 0 {
 			s.hooks.recordBuffered(r.size) // Put took it in an earlier process

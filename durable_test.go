@@ -1,6 +1,7 @@
 package inskinesis
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -464,4 +465,60 @@ func TestSpoolConfig(t *testing.T) {
 			assert.Equal(t, tc.field, ce.Field)
 		})
 	}
+}
+
+// TestSpoolLostIsReported: records a damaged spool file no longer yields
+// are reported on Error() (an error matching ErrSpool), and counted in
+// Failed as well as SpoolLost.
+func TestSpoolLostIsReported(t *testing.T) {
+	dir := t.TempDir()
+	f := newFake(42)
+	f.block = make(chan struct{})
+	s := newTestStream(t, f, func(c *Config[event]) {
+		c.SpoolDir = dir
+		c.MaxBatchSize = 10
+	})
+	var spoolErrs []error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case err := <-s.Error():
+				if errors.Is(err, ErrSpool) {
+					spoolErrs = append(spoolErrs, err)
+				}
+			case <-s.Done():
+				for {
+					select {
+					case err := <-s.Error():
+						if errors.Is(err, ErrSpool) {
+							spoolErrs = append(spoolErrs, err)
+						}
+					default:
+						return
+					}
+				}
+			}
+		}
+	}()
+	for i := range 200 {
+		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
+	}
+	logs := segments(t, dir)
+	require.NotEmpty(t, logs)
+	// Damage the frames past the first few: something else wrote there.
+	fh, err := os.OpenFile(logs[len(logs)-1], os.O_RDWR, 0)
+	require.NoError(t, err)
+	_, err = fh.WriteAt(bytes.Repeat([]byte{0xff}, 4096), 2000)
+	require.NoError(t, err)
+	require.NoError(t, fh.Close())
+	close(f.block)
+	s.FlushAndStopStreaming()
+	<-done
+	st := s.Stats()
+	require.Positive(t, st.SpoolLost, "the damaged frames could not be read back")
+	require.NotEmpty(t, spoolErrs, "lost records are reported on Error()")
+	assert.GreaterOrEqual(t, st.Failed, st.SpoolLost, "lost records count as failed")
+	assert.Contains(t, spoolErrs[0].Error(), "could not be read back")
 }

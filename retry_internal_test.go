@@ -93,7 +93,7 @@ func TestAggregateRetryExpiresOnlyItsOldRecords(t *testing.T) {
 	time.Sleep(ttl / 2) // not synchronisation: record 2 is put half a TTL later
 	require.NoError(t, s.Put(event{ID: 2, Key: "b"}))
 	go func() { _ = s.Flush(context.Background()) }()
-	<-f.started // one aggregate of both, held
+	<-f.started                                  // one aggregate of both, held
 	time.Sleep(time.Until(t0.Add(ttl + ttl/20))) // not synchronisation: record 1 is past its TTL, record 2 is not
 	close(f.block)
 	s.FlushAndStopStreaming()

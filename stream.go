@@ -482,7 +482,9 @@ func (s *Stream[T]) stopped() {
 
 // Error returns the channel on which the stream reports records it could
 // not deliver, each as an error from which errors.As recovers a
-// *PutError[T], and panics of callbacks. The channel holds ErrorBufferSize
+// *PutError[T]; panics of callbacks; and, with a spool, records that could
+// not be read back from disk (an error matching ErrSpool that states how
+// many: their values are lost with the bytes). The channel holds ErrorBufferSize
 // errors; the stream never waits for a reader, and counts the errors it
 // could not send in Stats().ErrorsDropped. The channel is never closed, so
 // a reading loop neither spins nor stops after shutdown: select on Done as
@@ -542,7 +544,8 @@ type Stats struct {
 	// the corrupt stretches of its files it skipped then; the rounds of
 	// fsync done (concurrent Puts with SpoolSync negative share one); and
 	// the records that could not be read back from disk because a spool
-	// file changed under the stream (logged at Error; they are lost).
+	// file changed under the stream (reported on Error(), counted in
+	// Failed too, and logged at Error; they are lost).
 	SpoolRecords int
 	SpoolBytes   int64
 	Replayed     int

@@ -23,9 +23,11 @@ type record[T any] struct {
 	data    []byte
 	key     string
 	hashKey string
-	size    int    // len(data) + len(key), as Kinesis counts it
-	epoch   uint64 // for Flush
-	fn      func(Result[T])
+	size    int             // len(data) + len(key), as Kinesis counts it
+	epoch   uint64          // for Flush
+	fn      func(Result[T]) // PutAsync's callback
+	sync    *syncWait[T]    // PutSync's: the loop sets result syncIdx, not the callback goroutine
+	syncIdx int
 
 	born         time.Time     // when put: by Put with a RecordTTL, else by the loop
 	buffered     time.Duration // from born to the outcome
@@ -33,7 +35,6 @@ type record[T any] struct {
 	attempts     int
 	failures     int // failed attempts that count against RetryCount: not throttles
 	maybeWritten bool
-	direct       bool // fn is PutSync's: the loop calls it, not the callback goroutine
 	keep         bool // a call the stream gave up on may still read data and key: never pool
 	shardID      string
 	seq          string
@@ -84,6 +85,10 @@ func (s *Stream[T]) free(r *record[T]) {
 	*r = record[T]{data: data, children: r.children[:0]}
 	s.pool.Put(r)
 }
+
+// waited reports whether a caller waits for r's outcome: a PutAsync
+// callback or a PutSync.
+func (r *record[T]) waited() bool { return r.fn != nil || r.sync != nil }
 
 func (r *record[T]) result() Result[T] {
 	res := Result[T]{

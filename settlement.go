@@ -18,6 +18,7 @@ type settlement[T any] struct {
 	settledBytes   int64        // their sizes
 	delivered      int64        // user records delivered, counted once per round
 	deliveredBytes int64
+	syncs          int          // settled records a PutSync waits for
 	calls          []*record[T] // apply's: the records for the callback goroutine
 }
 
@@ -71,6 +72,9 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	}
 	l.held--
 	l.heldBytes -= int64(r.size)
+	if r.sync != nil {
+		out.syncs++
+	}
 	r.buffered = l.now.Sub(r.born)
 	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
 		l.unbuffered(r, "", "", nil)
@@ -122,11 +126,14 @@ func (l *loop[T]) apply(out *settlement[T]) {
 	s := l.s
 	// PutSync's waiters are internal and quick: answer them here, not on
 	// the callback goroutine, so that a PutSync inside a callback works.
-	for _, r := range out.settled {
-		if r.direct {
-			r.fn(r.result())
-			r.fn = nil
+	if out.syncs > 0 {
+		for _, r := range out.settled {
+			if r.sync != nil {
+				r.sync.set(r.syncIdx, r.result())
+				r.sync = nil
+			}
 		}
+		out.syncs = 0
 	}
 	l.settleSpooled(out.settled)
 	s.ledger.settle(out.settled, out.settledBytes)
@@ -178,7 +185,7 @@ func (l *loop[T]) report(out *settlement[T], f failure[T]) {
 		}
 		pe.Attempts = max(pe.Attempts, r.attempts)
 		pe.MaybeWritten = pe.MaybeWritten || r.maybeWritten
-		if r.fn != nil {
+		if r.waited() {
 			// The record's own outcome speaks of it alone.
 			r.err = newRecordPutError(r, f.code, cause)
 		} else {

@@ -322,7 +322,7 @@ func (s *Stream[T]) PutSync(ctx context.Context, records ...T) []Result[T] {
 	w := &syncWait[T]{results: make([]Result[T], len(records))}
 	w.wg.Add(len(records))
 	for i, v := range records {
-		err := s.putDirect(ctx, v, func(r Result[T]) { w.set(i, r) })
+		err := s.putRecord(ctx, v, nil, w, i, true)
 		if err != nil && !errors.Is(err, ErrSpoolNotSynced) { // not synced: taken all the same, its outcome comes
 			w.set(i, Result[T]{Record: v, Err: &PutError[T]{Records: []T{v}, Code: "Rejected", Err: err}})
 		}
@@ -595,16 +595,12 @@ func (s *Stream[T]) Stats() Stats {
 // put is the one way in: check what can be checked cheaply, encode,
 // partition, check, then admit.
 func (s *Stream[T]) put(ctx context.Context, v T, fn func(Result[T]), wait bool) error {
-	return s.putRecord(ctx, v, fn, false, wait)
+	return s.putRecord(ctx, v, fn, nil, 0, wait)
 }
 
-// putDirect is put for PutSync: the loop calls fn itself, on its own
-// goroutine, so fn must be quick and must not block.
-func (s *Stream[T]) putDirect(ctx context.Context, v T, fn func(Result[T])) error {
-	return s.putRecord(ctx, v, fn, true, true)
-}
-
-func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), direct, wait bool) error {
+// putRecord puts v with a PutAsync callback fn, or as result i of PutSync
+// w (whose results the loop sets itself, on its own goroutine).
+func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), w *syncWait[T], i int, wait bool) error {
 	if s.closing.Load() {
 		return ErrClosed
 	}
@@ -623,8 +619,7 @@ func (s *Stream[T]) putRecord(ctx context.Context, v T, fn func(Result[T]), dire
 	if err != nil {
 		return err
 	}
-	r.fn = fn
-	r.direct = direct
+	r.fn, r.sync, r.syncIdx = fn, w, i
 	if err := s.admit(ctx, r, wait); err != nil {
 		if !errors.Is(err, ErrSpoolNotSynced) { // then the stream has the record
 			s.free(r)
@@ -736,14 +731,14 @@ func (s *Stream[T]) admit(ctx context.Context, r *record[T], wait bool) error {
 		// little for room, so that records go to disk when the stream
 		// falls behind, not at every burst (reading them back costs the
 		// loop time).
-		spill := d != nil && !room && r.fn == nil && wait && !spilled && !d.sp.Backlog()
-		if d != nil && !spill && (room || r.fn == nil) {
+		spill := d != nil && !room && !r.waited() && wait && !spilled && !d.sp.Backlog()
+		if d != nil && !spill && (room || !r.waited()) {
 			// With a spool, a record goes to disk first. One without a
 			// callback may stay there until memory has room; one with a
 			// callback, which cannot outlive the process, waits for room
 			// in memory and for the records waiting on disk, which go
 			// first.
-			if r.fn != nil && d.sp.Backlog() {
+			if r.waited() && d.sp.Backlog() {
 				room = false
 			} else {
 				loaded, err := s.spoolRecord(r, room)

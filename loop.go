@@ -5,6 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
 	"github.com/go-pkg/inskinesis/internal/batch"
 	"github.com/go-pkg/inskinesis/internal/retry"
 )
@@ -404,31 +406,55 @@ func (l *loop[T]) handle(out *settlement[T], q *request[T]) (again retryBatch[T]
 	st := &l.s.stats
 	st.inFlightRequests.Add(-1)
 	st.inFlightRecords.Add(-int64(q.weight))
+	c, err := l.classify(q)
 	if l.s.hooks.watchRequests() {
-		l.requestDone(q)
+		l.requestDone(q, c, err)
 	}
-	switch {
-	case q.err != nil:
-		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
+	if err == nil {
+		l.handleEntries(out, &again, q)
+	} else {
 		if c.Throttled {
 			st.throttled.Add(int64(q.weight))
 		}
-		err := cleanSDKError(q.err)
 		for _, r := range q.recs {
 			l.retryOrFail(out, &again, r, c, err)
 		}
-	case q.out == nil || len(q.out.Records) != len(q.recs):
-		err := fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
-		c := retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
-		for _, r := range q.recs {
-			l.retryOrFail(out, &again, r, c, err)
-		}
-	default:
-		l.handleEntries(out, &again, q)
 	}
 	q.reset()
 	l.spareReqs = append(l.spareReqs, q)
 	return again
+}
+
+// malformed is the class of an outcome the service would never send (an
+// answer for a different number of entries, or an entry with both or
+// neither of a sequence number and an error code): whatever sent it (a
+// proxy, a fake) leaves the outcome unknown.
+var malformed = retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"}
+
+// classify returns the class and the error of a call that failed as a
+// whole, or a nil error when Kinesis answered it entry by entry.
+func (l *loop[T]) classify(q *request[T]) (retry.Class, error) {
+	switch {
+	case q.err != nil:
+		return retry.Request(l.s.reqCtx, q.err, q.trace.phase), cleanSDKError(q.err)
+	case q.out == nil || len(q.out.Records) != len(q.recs):
+		return malformed, fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
+	}
+	return retry.Class{}, nil
+}
+
+// entryCode returns the error code of an entry of a PutRecords answer: ""
+// when Kinesis wrote it, malformed.Code for an entry with both or neither
+// of a sequence number and an error code.
+func entryCode(e types.PutRecordsResultEntry) string {
+	code, seq := deref(e.ErrorCode), deref(e.SequenceNumber)
+	switch {
+	case code == "" && seq != "":
+		return ""
+	case code == "" || seq != "":
+		return malformed.Code
+	}
+	return code
 }
 
 // handleEntries settles the entries of a call Kinesis answered entry by
@@ -437,9 +463,10 @@ func (l *loop[T]) handleEntries(out *settlement[T], again *retryBatch[T], q *req
 	var recErr *RecordError // shared by the failures of one code: fail keeps one cause per code
 	for i, e := range q.out.Records {
 		r := q.recs[i]
-		code, seq := deref(e.ErrorCode), deref(e.SequenceNumber)
-		if code == "" && seq != "" {
-			r.shardID, r.seq = deref(e.ShardId), seq
+		code := entryCode(e)
+		switch code {
+		case "":
+			r.shardID, r.seq = deref(e.ShardId), deref(e.SequenceNumber)
 			if l.stage != nil {
 				l.noteShard(r, false)
 				l.landed(out, again, r)
@@ -447,13 +474,9 @@ func (l *loop[T]) handleEntries(out *settlement[T], again *retryBatch[T], q *req
 				l.delivered(out, r)
 			}
 			continue
-		}
-		if seq != "" || code == "" {
-			// Kinesis answers each entry with a sequence number or an
-			// error code, never both or neither: whatever sent this (a
-			// proxy, a fake) leaves the outcome unknown.
-			l.retryOrFail(out, again, r, retry.Class{Retryable: true, Unknown: true, Code: "MalformedResponse"},
-				fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, seq, code))
+		case malformed.Code:
+			l.retryOrFail(out, again, r, malformed,
+				fmt.Errorf("inskinesis: PutRecords answered entry %d with sequence number %q and error code %q", i, deref(e.SequenceNumber), deref(e.ErrorCode)))
 			continue
 		}
 		c := retry.Record(code)

@@ -1,7 +1,6 @@
 package inskinesis
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/go-pkg/inskinesis/internal/retry"
@@ -14,48 +13,51 @@ type observer struct {
 	throttles []Throttle
 }
 
-// requestDone tells the hooks and the log about a finished call. It looks
-// at the call again rather than at the loop's settling of it, so that the
-// settling code stays as it is without hooks.
-func (l *loop[T]) requestDone(q *request[T]) {
+// requestDone tells the hooks and the log about a finished call, of class
+// c and error err when it failed as a whole (see classify). Without a
+// HookRequestDone only the throttles are looked for, for HookThrottle and
+// the log.
+func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 	h := &l.s.hooks
 	o := &l.obs
-	e := RequestDone{Stream: h.stream, Entries: len(q.recs), Records: q.weight, Err: q.err}
-	if !q.start.IsZero() {
-		e.Duration = l.now.Sub(q.start)
-	}
-	for _, r := range q.recs {
-		e.Bytes += r.size
-	}
 	o.failures = o.failures[:0]
 	o.throttles = o.throttles[:0]
-	switch {
-	case q.err != nil:
-		c := retry.Request(l.s.reqCtx, q.err, q.trace.phase)
-		e.Code = c.Code
-		if c.Throttled {
-			o.throttles = append(o.throttles, Throttle{Stream: h.stream, Entries: e.Entries, Records: e.Records, WholeCall: true, Code: c.Code})
+	full := len(h.requests) > 0
+	var e RequestDone
+	if full {
+		e = RequestDone{Stream: h.stream, Entries: len(q.recs), Records: q.weight, Err: q.err}
+		if !q.start.IsZero() {
+			e.Duration = l.now.Sub(q.start)
 		}
-	case q.out == nil || len(q.out.Records) != len(q.recs):
-		e.Code = "MalformedResponse"
-		e.Err = fmt.Errorf("inskinesis: PutRecords answered %d entries for %d records", lenOut(q), len(q.recs))
-	default:
+		for _, r := range q.recs {
+			e.Bytes += r.size
+		}
+	}
+	if err != nil {
+		e.Code = c.Code
+		if q.err == nil {
+			e.Err = err
+		}
+		if c.Throttled {
+			o.throttles = append(o.throttles, Throttle{Stream: h.stream, Entries: len(q.recs), Records: q.weight, WholeCall: true, Code: c.Code})
+		}
+	} else {
 		for i, x := range q.out.Records {
 			r := q.recs[i]
-			w := r.weight()
-			code, seq := deref(x.ErrorCode), deref(x.SequenceNumber)
-			if code == "" && seq != "" {
-				e.WrittenEntries++
-				e.WrittenRecords += w
-				e.WrittenBytes += r.size
+			code := entryCode(x)
+			if code == "" {
+				if full {
+					e.WrittenEntries++
+					e.WrittenRecords += r.weight()
+					e.WrittenBytes += r.size
+				}
 				continue
 			}
-			if seq != "" || code == "" { // neither or both: as handle does
-				code = "MalformedResponse"
+			if full {
+				o.failures = countCode(o.failures, code, r.weight())
 			}
-			o.failures = countCode(o.failures, code, w)
 			if retry.Record(code).Throttled {
-				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, w)
+				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, r.weight())
 			}
 		}
 		e.Failures = o.failures

@@ -1,6 +1,7 @@
 package inskinesis
 
 import (
+	"iter"
 	"time"
 )
 
@@ -20,7 +21,10 @@ import (
 //
 // Packages plugin/inprom (Prometheus) and plugin/inotel (OpenTelemetry),
 // modules of their own, turn the hooks into the metrics of the Kinesis
-// Producer Library.
+// Producer Library. They count by the methods of the events
+// (RecordUnbuffered.Retries, RecordUnbuffered.ErrorCode,
+// RecordUnbuffered.KinesisRecord, RequestDone.Errors, ShardMap.Result and
+// Aggregation.Value), which a hook of one's own can use to count the same way.
 type Hook interface{}
 
 // HookRecordBuffered is called when Put (or one of its variants) admitted a
@@ -69,7 +73,7 @@ type RecordUnbuffered struct {
 	// EntryRecords is how many user records the Kinesis record that carried
 	// this one held: 1 when it was sent alone, more in an aggregate, 0 when
 	// the record failed. Count the Kinesis records by the events whose
-	// SubSequenceNumber is 0 and EntryRecords is not.
+	// SubSequenceNumber is 0 and EntryRecords is not (see KinesisRecord).
 	EntryRecords int
 	// Err is nil when the record was delivered, and otherwise the
 	// *PutError[T] that reported it, with Code its error code and Reason
@@ -77,6 +81,38 @@ type RecordUnbuffered struct {
 	Err    error
 	Code   string
 	Reason FailReason
+}
+
+// Retries returns how many times the record was sent after its first send:
+// Attempts-1, and 0 for a record never sent (Attempts 0).
+func (e RecordUnbuffered) Retries() int {
+	return max(e.Attempts-1, 0)
+}
+
+// ErrorCode returns the code a failed record is counted under among errors
+// by code, and true: the Reason of a record the stream gave up on
+// (FailRetriesExhausted, FailExpired or FailAborted). It returns "" and
+// false for a delivered record, and for a rejected one (FailRejected),
+// whose AWS error code is counted with its call (see RequestDone.Errors).
+func (e RecordUnbuffered) ErrorCode() (code string, ok bool) {
+	if e.Err == nil || e.Reason == FailRejected {
+		return "", false
+	}
+	return string(e.Reason), true
+}
+
+// KinesisRecord returns how many user records the Kinesis record that
+// carried this one held, and true, when this event is the one that counts
+// that Kinesis record: the event of a delivered record whose
+// SubSequenceNumber is 0 (a record sent alone, or the first of an
+// aggregate). It returns 0 and false for the other records of an aggregate
+// and for a failed record, so that each Kinesis record written is counted
+// once.
+func (e RecordUnbuffered) KinesisRecord() (userRecords int, ok bool) {
+	if e.SubSequenceNumber != 0 || e.EntryRecords <= 0 {
+		return 0, false
+	}
+	return e.EntryRecords, true
 }
 
 // FailReason says why the stream gave up on a record.
@@ -129,6 +165,24 @@ type RequestDone struct {
 	// "ConnectionReset", "MalformedResponse", ...).
 	Err  error
 	Code string
+}
+
+// Errors returns the errors of the call by code, with how many each counts:
+// Code and 1 when the call failed as a whole, then the Code and Entries of
+// each of Failures, in order. Nothing when the call wrote every entry. The
+// AWS error codes of records rejected for good are counted here, with their
+// call, and not by RecordUnbuffered.ErrorCode.
+func (e RequestDone) Errors() iter.Seq2[string, int] {
+	return func(yield func(code string, n int) bool) {
+		if e.Err != nil && !yield(e.Code, 1) {
+			return
+		}
+		for _, f := range e.Failures {
+			if !yield(f.Code, f.Entries) {
+				return
+			}
+		}
+	}
 }
 
 // CodeCount counts entries of one error code.
@@ -212,6 +266,14 @@ type ShardMap struct {
 	Err error
 }
 
+// Result returns "ok" when the read succeeded and "error" when it failed.
+func (e ShardMap) Result() string {
+	if e.Err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
 // HookAggregation is called when aggregation is turned on or off: at start
 // when Config.AggregateRecords is set, and whenever the stream turns it off
 // or on by what it learned of the stream. It runs on the goroutine that
@@ -228,6 +290,15 @@ type Aggregation struct {
 	On bool
 	// Reason says why.
 	Reason string
+}
+
+// Value returns 1 when the stream aggregates from now on and 0 when it does
+// not: the value of a gauge of aggregation.
+func (e Aggregation) Value() int {
+	if e.On {
+		return 1
+	}
+	return 0
 }
 
 // hooks holds a stream's hooks sorted by kind, and its logger. Its slices

@@ -17,6 +17,7 @@ type countHook struct {
 	buffered                   int
 	unbuffered, firstInEntry   int
 	entryRecords               int
+	kinesisRecords, carried    int // by RecordUnbuffered.KinesisRecord
 	entries, records           int
 	written, writtenRecs       int
 	writtenBytes, deliveredLen int
@@ -38,6 +39,10 @@ func (h *countHook) OnRecordUnbuffered(e inskinesis.RecordUnbuffered) {
 			h.firstInEntry++
 			h.entryRecords += e.EntryRecords
 		}
+	}
+	if n, ok := e.KinesisRecord(); ok {
+		h.kinesisRecords++
+		h.carried += n
 	}
 }
 
@@ -100,6 +105,8 @@ func TestAggregatedResultsAndHooks(t *testing.T) {
 	require.Equal(t, n, h.unbuffered, "one RecordUnbuffered per user record")
 	require.Equal(t, len(stored), h.firstInEntry, "one record at sub-sequence 0 per Kinesis record")
 	require.Equal(t, n, h.entryRecords, "EntryRecords of the first records add up to all records")
+	require.Equal(t, len(stored), h.kinesisRecords, "KinesisRecord counts each Kinesis record once")
+	require.Equal(t, n, h.carried, "KinesisRecord's user records add up to all records")
 	require.Equal(t, len(stored), h.entries, "no failures: every entry sent was written once")
 	require.Equal(t, len(stored), h.written)
 	require.Equal(t, n, h.records)

@@ -200,21 +200,20 @@ func (m *Metrics) OnRecordBuffered(e inskinesis.RecordBuffered) {
 func (m *Metrics) OnRecordUnbuffered(e inskinesis.RecordUnbuffered) {
 	ctx, o := context.Background(), m.of(e.Stream)
 	m.pending.Add(ctx, -1, o)
-	m.retries.Record(ctx, int64(max(e.Attempts-1, 0)), o)
+	m.retries.Record(ctx, int64(e.Retries()), o)
 	m.buffering.Record(ctx, e.Buffered.Seconds(), o)
 	if e.Err != nil {
 		m.failed.Add(ctx, 1, o)
-		if e.Reason != inskinesis.FailRejected {
-			// The AWS code of a rejected record is counted with its call.
-			m.errors.Add(ctx, 1, m.withCode(e.Stream, string(e.Reason)))
+		if code, ok := e.ErrorCode(); ok {
+			m.errors.Add(ctx, 1, m.withCode(e.Stream, code))
 		}
 		return
 	}
 	so := m.withShard(e.Stream, e.ShardID)
 	m.put.Add(ctx, 1, so)
 	m.putBytes.Add(ctx, int64(e.Bytes), so)
-	if e.SubSequenceNumber == 0 && e.EntryRecords > 0 {
-		m.perKinesisRecord.Record(ctx, int64(e.EntryRecords), o)
+	if n, ok := e.KinesisRecord(); ok {
+		m.perKinesisRecord.Record(ctx, int64(n), o)
 	}
 }
 
@@ -225,11 +224,8 @@ func (m *Metrics) OnRequestDone(e inskinesis.RequestDone) {
 	m.perRequest.Record(ctx, int64(e.Entries), o)
 	m.kPut.Add(ctx, int64(e.WrittenEntries), o)
 	m.kPutBytes.Add(ctx, int64(e.WrittenBytes), o)
-	if e.Err != nil {
-		m.errors.Add(ctx, 1, m.withCode(e.Stream, e.Code))
-	}
-	for _, f := range e.Failures {
-		m.errors.Add(ctx, int64(f.Entries), m.withCode(e.Stream, f.Code))
+	for code, n := range e.Errors() {
+		m.errors.Add(ctx, int64(n), m.withCode(e.Stream, code))
 	}
 }
 
@@ -246,20 +242,13 @@ func (m *Metrics) OnRetry(e inskinesis.Retry) {
 // OnShardMap implements inskinesis.HookShardMap.
 func (m *Metrics) OnShardMap(e inskinesis.ShardMap) {
 	ctx := context.Background()
-	result := "ok"
-	if e.Err != nil {
-		result = "error"
-	} else {
+	if e.Err == nil {
 		m.shards.Record(ctx, int64(e.Shards), m.of(e.Stream))
 	}
-	m.mapReads.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", e.Stream), attribute.String("result", result)))
+	m.mapReads.Add(ctx, 1, metric.WithAttributes(attribute.String("stream", e.Stream), attribute.String("result", e.Result())))
 }
 
 // OnAggregation implements inskinesis.HookAggregation.
 func (m *Metrics) OnAggregation(e inskinesis.Aggregation) {
-	var v int64
-	if e.On {
-		v = 1
-	}
-	m.aggregation.Record(context.Background(), v, m.of(e.Stream))
+	m.aggregation.Record(context.Background(), int64(e.Value()), m.of(e.Stream))
 }

@@ -227,13 +227,12 @@ func (m *Metrics) OnRecordBuffered(e inskinesis.RecordBuffered) {
 func (m *Metrics) OnRecordUnbuffered(e inskinesis.RecordUnbuffered) {
 	s := m.of(e.Stream)
 	s.pending.Dec()
-	s.retries.Observe(float64(max(e.Attempts-1, 0)))
+	s.retries.Observe(float64(e.Retries()))
 	s.buffering.Observe(e.Buffered.Seconds())
 	if e.Err != nil {
 		s.failed.Inc()
-		if e.Reason != inskinesis.FailRejected {
-			// The AWS code of a rejected record is counted with its call.
-			m.errors.WithLabelValues(e.Stream, string(e.Reason)).Inc()
+		if code, ok := e.ErrorCode(); ok {
+			m.errors.WithLabelValues(e.Stream, code).Inc()
 		}
 		return
 	}
@@ -244,8 +243,8 @@ func (m *Metrics) OnRecordUnbuffered(e inskinesis.RecordUnbuffered) {
 		s.put.Inc()
 		s.putBytes.Add(float64(e.Bytes))
 	}
-	if e.SubSequenceNumber == 0 && e.EntryRecords > 0 {
-		s.perKinesisRecord.Observe(float64(e.EntryRecords))
+	if n, ok := e.KinesisRecord(); ok {
+		s.perKinesisRecord.Observe(float64(n))
 	}
 }
 
@@ -256,11 +255,8 @@ func (m *Metrics) OnRequestDone(e inskinesis.RequestDone) {
 	s.perRequest.Observe(float64(e.Entries))
 	s.kPut.Add(float64(e.WrittenEntries))
 	s.kPutBytes.Add(float64(e.WrittenBytes))
-	if e.Err != nil {
-		m.errors.WithLabelValues(e.Stream, e.Code).Inc()
-	}
-	for _, f := range e.Failures {
-		m.errors.WithLabelValues(e.Stream, f.Code).Add(float64(f.Entries))
+	for code, n := range e.Errors() {
+		m.errors.WithLabelValues(e.Stream, code).Add(float64(n))
 	}
 }
 
@@ -280,19 +276,13 @@ func (m *Metrics) OnRetry(e inskinesis.Retry) {
 
 // OnShardMap implements inskinesis.HookShardMap.
 func (m *Metrics) OnShardMap(e inskinesis.ShardMap) {
-	if e.Err != nil {
-		m.mapReads.WithLabelValues(e.Stream, "error").Inc()
-		return
+	m.mapReads.WithLabelValues(e.Stream, e.Result()).Inc()
+	if e.Err == nil {
+		m.shards.WithLabelValues(e.Stream).Set(float64(e.Shards))
 	}
-	m.mapReads.WithLabelValues(e.Stream, "ok").Inc()
-	m.shards.WithLabelValues(e.Stream).Set(float64(e.Shards))
 }
 
 // OnAggregation implements inskinesis.HookAggregation.
 func (m *Metrics) OnAggregation(e inskinesis.Aggregation) {
-	v := 0.0
-	if e.On {
-		v = 1
-	}
-	m.aggregation.WithLabelValues(e.Stream).Set(v)
+	m.aggregation.WithLabelValues(e.Stream).Set(float64(e.Value()))
 }

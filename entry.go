@@ -33,19 +33,6 @@ func (r *record[T]) inherit(agg *record[T]) {
 	r.solo = r.solo || agg.solo
 }
 
-// userBytes is the size of the user records an entry carries, as Kinesis
-// counts them.
-func (r *record[T]) userBytes() int {
-	if !r.aggregate() {
-		return r.size
-	}
-	n := 0
-	for _, c := range r.children {
-		n += c.size
-	}
-	return n
-}
-
 // pin keeps entry r and its records out of the pool for good: a call the
 // stream gave up on may still read them.
 func (r *record[T]) pin() {

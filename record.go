@@ -191,7 +191,15 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 	}
 	start := len(q.arena)
 	q.arena = b.Build(q.arena)
-	ehk := b.ExplicitHashKey()
+	// The first record routes the aggregate: its hash key is known.
+	ehk := r.children[0].hashKey
+	if ehk == "" {
+		if c0 := r.children[0]; c0.hashed {
+			ehk = c0.hash.String()
+		} else {
+			ehk = b.ExplicitHashKey()
+		}
+	}
 	b.Reset() // drop the records' keys
 	return q.arena[start:len(q.arena):len(q.arena)], ehk, nil
 }

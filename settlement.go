@@ -40,13 +40,10 @@ type failure[T any] struct {
 	recs  []*record[T]
 }
 
-// delivered settles an entry Kinesis wrote. apply adds the counts to the
-// stream's counters once per round of the loop.
-func (l *loop[T]) delivered(out *settlement[T], r *record[T]) {
-	out.delivered += int64(r.weight())
-	out.deliveredBytes += int64(r.userBytes())
-	l.done(out, r)
-}
+// delivered settles an entry Kinesis wrote. done counts its user records
+// as delivered; apply adds the counts to the stream's counters once per
+// round of the loop.
+func (l *loop[T]) delivered(out *settlement[T], r *record[T]) { l.done(out, r) }
 
 // fail records that r will not be delivered.
 func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code string, cause error) {
@@ -72,6 +69,10 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	}
 	l.held--
 	l.heldBytes -= int64(r.size)
+	if r.err == nil { // failures come with r.err set (report)
+		out.delivered++
+		out.deliveredBytes += int64(r.size)
+	}
 	if r.sync != nil {
 		out.syncs++
 	}

@@ -676,7 +676,7 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
 	}
-	if s.routed && !r.hashed {
+	if s.routed && !r.hashed && !s.serviceManaged() { // AUTO: the stage hashes it if the stream goes back
 		r.hash, r.hashed = s.keyHash(key), true
 	}
 	r.value = v

@@ -518,3 +518,30 @@ func TestAppendRefusesAnotherOrder(t *testing.T) {
 		t.Fatalf("Append sized %d, Reserve %d", b.Size(), sizer.Size())
 	}
 }
+
+// BenchmarkReserve sizes records as the shard stage does: under one key,
+// and under a key per record.
+func BenchmarkReserve(b *testing.B) {
+	data := make([]byte, 100)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%08x-7a9e-4f31-9c2d-%012x", i, i)
+	}
+	for _, per := range []string{"static", "record"} {
+		b.Run("key="+per, func(b *testing.B) {
+			bl, _ := New(Limits{})
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				k := keys[0]
+				if per == "record" {
+					k = keys[i%len(keys)]
+				}
+				if _, ok := bl.Reserve(k, "", len(data)); !ok {
+					bl.Reset()
+				}
+				i++
+			}
+		})
+	}
+}

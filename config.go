@@ -435,8 +435,8 @@ func (c *Config[T]) resolve() (settings, error) {
 		aggMaxCount:      orDefault(c.AggregationMaxCount, DefaultAggregationMaxCount),
 		rateLimit:        c.ShardRateLimit,
 		spoolDir:         c.SpoolDir,
-		spoolMaxBytes:    c.SpoolMaxBytes,
-		spoolSync:        c.SpoolSync,
+		spoolMaxBytes:    orDefault(c.SpoolMaxBytes, DefaultSpoolMaxBytes),
+		spoolSync:        orDefault(c.SpoolSync, DefaultSpoolSync),
 	}
 	if s.retryCount < 0 {
 		s.retryCount = 0
@@ -499,21 +499,15 @@ func (c *Config[T]) resolve() (settings, error) {
 		return s, configErr("AggregationMaxCount", fmt.Sprintf("%d is outside 1..%d", c.AggregationMaxCount, maxAggCount))
 	case s.rateLimit < 0 || s.rateLimit > maxRateLimit:
 		return s, configErr("ShardRateLimit", fmt.Sprintf("%d is outside 0..%d", c.ShardRateLimit, maxRateLimit))
-	case s.spoolMaxBytes != 0 && (s.spoolMaxBytes < minSpoolBytes || s.spoolMaxBytes > maxSpoolBytes):
+	case s.spoolMaxBytes < minSpoolBytes || s.spoolMaxBytes > maxSpoolBytes:
 		return s, configErr("SpoolMaxBytes", fmt.Sprintf("%d is outside %d..%d", c.SpoolMaxBytes, minSpoolBytes, maxSpoolBytes))
 	case s.spoolSync > maxInterval:
 		return s, configErr("SpoolSync", fmt.Sprintf("%v is above %v", c.SpoolSync, maxInterval))
-	}
-	if s.spoolMaxBytes == 0 {
-		s.spoolMaxBytes = DefaultSpoolMaxBytes
 	}
 	if s.spoolDir != "" && s.spoolMaxBytes < 2*int64(s.maxRecordSize) {
 		// Two: a record of MaxRecordSize must fit beside what the spool
 		// holds when it is half full.
 		return s, configErr("SpoolMaxBytes", fmt.Sprintf("%d is less than twice MaxRecordSize (%d)", s.spoolMaxBytes, s.maxRecordSize))
-	}
-	if s.spoolSync == 0 {
-		s.spoolSync = DefaultSpoolSync
 	}
 	if (s.aggregate || s.rateLimit > 0) && c.Client != nil {
 		if _, ok := c.Client.(ListShardsAPI); !ok {
@@ -543,6 +537,18 @@ func isNil(v any) bool {
 	return false
 }
 
+// names returns the stream's name and ARN for a request's input: nil when
+// not configured.
+func (s *settings) names() (name, arn *string) {
+	if s.streamName != "" {
+		name = &s.streamName
+	}
+	if s.streamARN != "" {
+		arn = &s.streamARN
+	}
+	return name, arn
+}
+
 // stream names the stream in messages and errors: its name, or its ARN when
 // only the ARN was configured.
 func (s *settings) stream() string {
@@ -552,7 +558,7 @@ func (s *settings) stream() string {
 	return s.streamARN
 }
 
-func orDefault[N int | time.Duration](v, def N) N {
+func orDefault[N int | int64 | time.Duration](v, def N) N {
 	if v == 0 {
 		return def
 	}

@@ -69,12 +69,7 @@ func readSummary(ctx context.Context, client PutRecordsAPI, set *settings) (sum 
 		}
 	}()
 	in := &kinesis.DescribeStreamSummaryInput{}
-	if set.streamName != "" {
-		in.StreamName = &set.streamName
-	}
-	if set.streamARN != "" {
-		in.StreamARN = &set.streamARN
-	}
+	in.StreamName, in.StreamARN = set.names()
 	out, err := api.DescribeStreamSummary(ctx, in, wrapHTTPClient)
 	if err != nil {
 		return sum, fmt.Errorf("%w: DescribeStreamSummary of stream %q: %w", ErrStreamSummaryUnavailable, set.stream(), err)

@@ -128,6 +128,14 @@ type PutError[T any] struct {
 	Err error
 }
 
+// merge adds records that failed for the same reason to e.
+func (e *PutError[T]) merge(records []T, raw []RawRecord, attempts int, maybeWritten bool) {
+	e.Records = append(e.Records, records...)
+	e.Raw = append(e.Raw, raw...)
+	e.Attempts = max(e.Attempts, attempts)
+	e.MaybeWritten = e.MaybeWritten || maybeWritten
+}
+
 func (e *PutError[T]) Error() string {
 	var b strings.Builder
 	n := len(e.Records) + len(e.Raw)

@@ -37,17 +37,7 @@ func newLogger(l *slog.Logger, stream string) *logger {
 // event, or the first after every has passed since the last line.
 func (t *tally) add(now time.Time, every time.Duration, code string, n int) bool {
 	t.n += n
-	found := false
-	for i := range t.codes {
-		if t.codes[i].Code == code {
-			t.codes[i].Entries += n
-			found = true
-			break
-		}
-	}
-	if !found {
-		t.codes = append(t.codes, CodeCount{Code: code, Entries: n})
-	}
+	t.codes = countCode(t.codes, code, n, 0)
 	return t.last.IsZero() || now.Sub(t.last) >= every
 }
 

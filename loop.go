@@ -31,8 +31,7 @@ type loop[T any] struct {
 	held       int   // records held: queued, parked, in flight or waiting to retry
 	heldBytes  int64 // their sizes
 	retries    []retryGroup[T]
-	spareIn    []*record[T] // the inbox's other buffer, swapped in when taking it
-	inflight   int
+	spareIn    []*record[T]  // the inbox's other buffer, swapped in when taking it
 	flying     []*request[T] // the calls in flight
 	spareReqs  []*request[T]
 	backoff    retry.Backoff
@@ -286,14 +285,13 @@ func (l *loop[T]) dispatch(out *settlement[T]) {
 	if l.stage != nil && !l.aborted {
 		stageDue = l.sealDue(l.sealAll())
 	}
-	for l.inflight < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
+	for len(l.flying) < l.set.maxGroup && l.queue.Len() > 0 && !l.aborted && l.ready() {
 		q := l.cut(out)
 		if len(q.recs) == 0 { // every record expired, or went back to the stage
 			l.spareReqs = append(l.spareReqs, q)
 			continue
 		}
 		q.sent = l.now
-		l.inflight++
 		q.slot = len(l.flying)
 		l.flying = append(l.flying, q)
 		l.s.stats.requests.Add(1)
@@ -313,12 +311,7 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 		q, l.spareReqs = l.spareReqs[n-1], l.spareReqs[:n-1]
 	} else {
 		q = &request[T]{}
-		if l.set.streamName != "" {
-			q.input.StreamName = &l.set.streamName
-		}
-		if l.set.streamARN != "" {
-			q.input.StreamARN = &l.set.streamARN
-		}
+		q.input.StreamName, q.input.StreamARN = l.set.names()
 	}
 	acc := batch.NewAcc(batch.Limits{MaxRecords: l.set.batchRecords, MaxBytes: l.set.batchBytes})
 	var held []*record[T] // entries over their shard's rate
@@ -402,7 +395,6 @@ func (l *loop[T]) handle(out *settlement[T], q *request[T]) (again retryBatch[T]
 		return again
 	}
 	l.land(q)
-	l.inflight--
 	st := &l.s.stats
 	st.inFlightRequests.Add(-1)
 	st.inFlightRecords.Add(-int64(q.weight))
@@ -685,7 +677,6 @@ func (l *loop[T]) abort(out *settlement[T]) {
 	}
 	clear(l.flying)
 	l.flying = l.flying[:0]
-	l.inflight = 0
 	for l.queue.Len() > 0 {
 		r := l.queue.PopFront()
 		l.queueBytes -= r.size
@@ -706,7 +697,7 @@ func (l *loop[T]) abort(out *settlement[T]) {
 // batch's linger running out, or a retry falling due.
 func (l *loop[T]) arm() {
 	var at time.Time
-	if l.queue.Len() > 0 && l.inflight < l.set.maxGroup && !l.aborted {
+	if l.queue.Len() > 0 && len(l.flying) < l.set.maxGroup && !l.aborted {
 		at = l.queue.Front().queued.Add(l.set.flushInterval)
 		if l.holding() && !l.queue.Front().queued.IsZero() {
 			at = maxTime(at, l.holdUntil)

@@ -54,7 +54,7 @@ func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 				continue
 			}
 			if full {
-				o.failures = countCode(o.failures, code, r.weight())
+				o.failures = countCode(o.failures, code, 1, r.weight())
 			}
 			if retry.Record(code).Throttled {
 				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, r.weight())
@@ -75,15 +75,16 @@ func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 	}
 }
 
-func countCode(cs []CodeCount, code string, records int) []CodeCount {
+// countCode adds entries and records to the count of code in cs.
+func countCode(cs []CodeCount, code string, entries, records int) []CodeCount {
 	for i := range cs {
 		if cs[i].Code == code {
-			cs[i].Entries++
+			cs[i].Entries += entries
 			cs[i].Records += records
 			return cs
 		}
 	}
-	return append(cs, CodeCount{Code: code, Entries: 1, Records: records})
+	return append(cs, CodeCount{Code: code, Entries: entries, Records: records})
 }
 
 func countThrottle(ts []Throttle, stream, shard, code string, records int) []Throttle {
@@ -200,14 +201,5 @@ func (l *loop[T]) stopped() {
 	if l.s.aborted != nil {
 		aborted = len(l.s.aborted.Records)
 	}
-	st := &l.s.stats
-	l.s.hooks.log.stopped(l.now, Stats{
-		Requests:       st.requests.Load(),
-		Delivered:      st.delivered.Load(),
-		DeliveredBytes: st.deliveredBytes.Load(),
-		Retried:        st.retried.Load(),
-		Throttled:      st.throttled.Load(),
-		Failed:         st.failed.Load(),
-		ErrorsDropped:  st.errorsDropped.Load(),
-	}, aborted)
+	l.s.hooks.log.stopped(l.now, l.s.Stats(), aborted)
 }

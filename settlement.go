@@ -194,15 +194,7 @@ func (l *loop[T]) report(out *settlement[T], f failure[T]) {
 		}
 	}
 	if f.kind == failAborted {
-		a := l.s.aborted
-		if a == nil {
-			a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)}
-			l.s.aborted = a
-		}
-		a.Records = append(a.Records, pe.Records...)
-		a.Raw = append(a.Raw, pe.Raw...)
-		a.Attempts = max(a.Attempts, pe.Attempts)
-		a.MaybeWritten = a.MaybeWritten || pe.MaybeWritten
+		l.s.abortedError().merge(pe.Records, pe.Raw, pe.Attempts, pe.MaybeWritten)
 	}
 	l.s.stats.failed.Add(int64(len(f.recs)))
 	l.s.report(pe)

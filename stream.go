@@ -454,20 +454,23 @@ func (s *Stream[T]) giveUpCallbacks() {
 	if len(rs) == 0 {
 		return
 	}
-	a := s.aborted
-	if a == nil {
-		a = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, s.abortErr)}
-		s.aborted = a
-	}
+	a := s.abortedError()
 	for _, r := range rs {
 		if r.err != nil && errors.Is(r.err, ErrAborted) {
 			continue // the loop counted it in already
 		}
-		a.Records = append(a.Records, r.value)
-		a.Attempts = max(a.Attempts, r.attempts)
-		a.MaybeWritten = a.MaybeWritten || r.err == nil || r.maybeWritten
+		a.merge([]T{r.value}, nil, r.attempts, r.err == nil || r.maybeWritten)
 	}
 	s.finish(rs)
+}
+
+// abortedError returns the PutError a Close that gave up returns, made on
+// first use. The loop adds to it until it stops, Close after that.
+func (s *Stream[T]) abortedError() *PutError[T] {
+	if s.aborted == nil {
+		s.aborted = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, s.abortErr)}
+	}
+	return s.aborted
 }
 
 // stopped runs once the loop and the callback goroutine have both ended.

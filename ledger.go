@@ -256,12 +256,18 @@ func (l *ledger[T]) watchInbox(at time.Time) time.Time {
 }
 
 // settle gives back the space of records that have their outcome, of bytes
-// in all, and counts those without a callback as finished; a record with
-// one finishes once its callback has run (finished).
-func (l *ledger[T]) settle(recs []*record[T], bytes int64) {
+// in all: recs, and the records counted by epoch in freed. It counts those
+// without a callback as finished; a record with one finishes once its
+// callback has run (finished).
+func (l *ledger[T]) settle(recs []*record[T], freed []epochRun, bytes int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.release(len(recs), bytes)
+	n := len(recs)
+	for _, run := range freed {
+		l.pending[run.epoch-l.base] -= int64(run.n)
+		n += run.n
+	}
+	l.release(n, bytes)
 	for _, r := range recs {
 		if r.fn == nil {
 			l.finish(r.epoch)

@@ -14,8 +14,9 @@ import (
 // settlement from round to round.
 type settlement[T any] struct {
 	failures       []failure[T]
-	settled        []*record[T] // user records with their outcome
-	settledBytes   int64        // their sizes
+	settled        []*record[T] // user records with their outcome that apply hands on (see done)
+	freed          []epochRun   // the Flush epochs of the others, which done freed at once
+	settledBytes   int64        // the sizes of both
 	delivered      int64        // user records delivered, counted once per round
 	deliveredBytes int64
 	syncs          int          // settled records a PutSync waits for
@@ -80,19 +81,43 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
 		l.unbuffered(r, "", "", nil)
 	}
-	out.settled = append(out.settled, r)
 	out.settledBytes += int64(r.size)
-	if l.parked == nil || r.key == "" {
+	key := r.key
+	if r.err == nil && !r.waited() && !r.spooled {
+		// Nobody waits for it and the spool does not hold it: only its
+		// Flush epoch is left to count, so it goes back to the pool now,
+		// while it is in the cache, rather than in another pass of apply.
+		out.freed = addEpoch(out.freed, r.epoch)
+		l.s.free(r)
+	} else {
+		out.settled = append(out.settled, r)
+	}
+	l.unpark(out, key)
+}
+
+// addEpoch counts one more record of epoch e in runs.
+func addEpoch(runs []epochRun, e uint64) []epochRun {
+	if n := len(runs); n > 0 && runs[n-1].epoch == e {
+		runs[n-1].n++
+		return runs
+	}
+	return append(runs, epochRun{epoch: e, n: 1})
+}
+
+// unpark sends the record parked behind key (OrderByKey), now that the
+// record ahead of it under that key has its outcome.
+func (l *loop[T]) unpark(out *settlement[T], key string) {
+	if l.parked == nil || key == "" {
 		return
 	}
-	waiting := l.parked[r.key]
+	waiting := l.parked[key]
 	if len(waiting) == 0 {
-		delete(l.parked, r.key)
+		delete(l.parked, key)
 		return
 	}
 	next := waiting[0]
 	waiting[0] = nil
-	l.parked[r.key] = waiting[1:]
+	l.parked[key] = waiting[1:]
 	next.queued = time.Time{}
 	switch {
 	case l.aborted:
@@ -121,7 +146,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 			l.report(out, f)
 		}
 	}
-	if len(out.settled) == 0 {
+	if len(out.settled) == 0 && len(out.freed) == 0 {
 		return
 	}
 	s := l.s
@@ -137,7 +162,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		out.syncs = 0
 	}
 	l.settleSpooled(out.settled)
-	s.ledger.settle(out.settled, out.settledBytes)
+	s.ledger.settle(out.settled, out.freed, out.settledBytes)
 	for _, r := range out.settled {
 		if r.fn == nil {
 			s.free(r)
@@ -151,7 +176,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		out.calls = out.calls[:0]
 	}
 	clear(out.settled)
-	out.settled = out.settled[:0]
+	out.settled, out.freed = out.settled[:0], out.freed[:0]
 	out.settledBytes = 0
 }
 

@@ -8,8 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-
-	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
 
 // DescribeStreamSummaryAPI is the part of the Kinesis API that aggregation
@@ -126,7 +124,7 @@ func (l *loop[T]) setDistribution(auto bool, readErr error) {
 		return
 	}
 	for _, r := range st.drain() {
-		r.shard, r.snap = shardmap.Shard{}, nil
+		r.shard, r.snap = nil, nil
 		l.push(r, false)
 	}
 }

@@ -57,7 +57,7 @@ func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 				o.failures = countCode(o.failures, code, 1, r.weight())
 			}
 			if retry.Record(code).Throttled {
-				o.throttles = countThrottle(o.throttles, h.stream, r.shard.ID, code, r.weight())
+				o.throttles = countThrottle(o.throttles, h.stream, r.predicted(), code, r.weight())
 			}
 		}
 		e.Failures = o.failures

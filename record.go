@@ -19,44 +19,52 @@ import (
 // record is one record on its way: its value, its encoding, and what is
 // known of its fate. Records are pooled: the encoding buffer is reused.
 type record[T any] struct {
-	value   T
+	// The fields are ordered by when the hot path reads them, so that a
+	// record's trip through Put, the loop and the stage touches few cache
+	// lines: most records in flight are not in any cache.
+
+	// Set by Put; read by the loop, the stage and the goroutine that sends.
 	data    []byte
 	key     string
 	hashKey string
 	size    int             // len(data) + len(key), as Kinesis counts it
+	hash    hashkey.Uint128 // the hash key that routes the record, once hashed
 	epoch   uint64          // for Flush
 	fn      func(Result[T]) // PutAsync's callback
 	sync    *syncWait[T]    // PutSync's: the loop sets result syncIdx, not the callback goroutine
-	syncIdx int
-
-	born         time.Time     // when put: by Put with a RecordTTL, else by the loop
-	buffered     time.Duration // from born to the outcome
-	queued       time.Time     // when it joined the queue; zero: send at once
-	attempts     int
-	failures     int // failed attempts that count against RetryCount: not throttles
-	maybeWritten bool
-	keep         bool // a call the stream gave up on may still read data and key: never pool
-	shardID      string
-	seq          string
-	sub          uint64 // index in the aggregate that delivered it
-	aggN         int    // records in that aggregate; 0: delivered alone
-	err          error
 
 	// With a shard stage (aggregation or a shard rate limit).
-	children []*record[T]       // an aggregate when not empty: the records packed in it
-	hash     hashkey.Uint128    // the hash key that routes the record, once hashed
-	hashed   bool               // hash is set (by Put, or by the stage for records read back from a spool)
-	shard    shardmap.Shard     // the predicted shard; ID "" when unknown
-	snap     *shardmap.Snapshot // the shard map of the prediction; nil: predict again
-	solo     bool               // send as a plain record, never in an aggregate
-	slot     aggregate.Slot     // its keys' place in the aggregate it was last staged into
+	snap  *shardmap.Snapshot // the shard map of the prediction; nil: predict again
+	shard *shardmap.Shard    // the predicted shard, the map's own; nil when unknown
+	slot  aggregate.Slot     // its keys' place in the aggregate it was last staged into
+
+	born     time.Time // when put: by Put with a RecordTTL, else by the loop
+	queued   time.Time // when it joined the queue; zero: send at once
+	attempts int
+	failures int // failed attempts that count against RetryCount: not throttles
+	err      error
+
+	hashed       bool // hash is set (by Put, or by the stage for records read back from a spool)
+	solo         bool // send as a plain record, never in an aggregate
+	keep         bool // a call the stream gave up on may still read data and key: never pool
+	maybeWritten bool
 
 	// With a spool (Config.SpoolDir).
-	spoolSeq    uint64 // its place in the spool, to settle it
 	spooled     bool   // it is in the spool
 	encodedOnly bool   // read back from the spool: value not decoded
 	replayed    bool   // left in the spool by an earlier process
 	mapReads    uint8  // an aggregate that landed on an unknown shard: map reads it waited for
+	spoolSeq    uint64 // its place in the spool, to settle it
+
+	children []*record[T] // an aggregate when not empty: the records packed in it
+	value    T
+	syncIdx  int
+
+	buffered time.Duration // from born to the outcome
+	shardID  string
+	seq      string
+	sub      uint64 // index in the aggregate that delivered it
+	aggN     int    // records in that aggregate; 0: delivered alone
 }
 
 // maxArena bounds the aggregate bytes a request keeps between calls.
@@ -84,6 +92,14 @@ func (s *Stream[T]) free(r *record[T]) {
 	clear(r.children)
 	*r = record[T]{data: data, children: r.children[:0]}
 	s.pool.Put(r)
+}
+
+// predicted returns the ID of r's predicted shard, or "" when unknown.
+func (r *record[T]) predicted() string {
+	if r.shard == nil {
+		return ""
+	}
+	return r.shard.ID
 }
 
 // waited reports whether a caller waits for r's outcome: a PutAsync

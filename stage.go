@@ -64,7 +64,7 @@ type dueBuilder[T any] struct {
 type shardBuilder[T any] struct {
 	gen    uint64 // counts seals
 	b      *aggregate.Builder
-	shard  shardmap.Shard
+	shard  *shardmap.Shard
 	recs   []*record[T]
 	oldest time.Time // the earliest queued time of recs
 	born   time.Time // the earliest birth of recs
@@ -77,7 +77,7 @@ type shardBuilder[T any] struct {
 // map wants reading again.
 func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 	if st.auto {
-		r.shard, r.snap = shardmap.Shard{}, nil
+		r.shard, r.snap = nil, nil
 		return r, false
 	}
 	if r.solo {
@@ -93,17 +93,15 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 			r.hashed = true
 		}
 		r.snap = st.snap
-		sh, ok := st.snap.Lookup(r.hash)
-		if !ok { // a gap in the map, mid-reshard: send it as it is
-			r.shard = shardmap.Shard{}
+		r.shard = st.snap.Owner(r.hash)
+		if r.shard == nil { // a gap in the map, mid-reshard: send it as it is
 			return r, true
 		}
-		r.shard = sh
 	}
 	if st.agg.MaxBytes == 0 || aggregate.SoloSize(r.key, r.hashKey, len(r.data)) > st.agg.MaxBytes {
 		return r, false
 	}
-	sb := st.builder(r.shard.ID)
+	sb := st.builder(r.predicted())
 	if sb == nil { // cannot happen: limits were validated by NewKinesis
 		return r, false
 	}

@@ -253,6 +253,15 @@ func (s *Snapshot) Shards() []Shard { return s.shards }
 // shard owns it (a gap during a reshard, or an empty map). It does not
 // allocate.
 func (s *Snapshot) Lookup(h hashkey.Uint128) (sh Shard, ok bool) {
+	i := s.owner(h)
+	if i < 0 {
+		return Shard{}, false
+	}
+	return s.shards[i], true
+}
+
+// owner returns the index in shards of the shard that owns h, or -1.
+func (s *Snapshot) owner(h hashkey.Uint128) int {
 	// The last segment starting at or below h.
 	lo, hi := 0, len(s.segments)
 	for lo < hi {
@@ -264,17 +273,33 @@ func (s *Snapshot) Lookup(h hashkey.Uint128) (sh Shard, ok bool) {
 		}
 	}
 	if lo == 0 {
-		return Shard{}, false
+		return -1
 	}
-	seg := s.segments[lo-1]
-	if seg.shard < 0 {
-		return Shard{}, false
+	i := s.segments[lo-1].shard
+	if i < 0 || !s.shards[i].Contains(h) {
+		return -1 // a gap, or past the end of the last shard
 	}
-	sh = s.shards[seg.shard]
-	if !sh.Contains(h) {
-		return Shard{}, false // past the end of the last shard
+	return i
+}
+
+// Owner is Lookup that returns the shard in place, nil when no listed shard
+// owns h. The shard is the snapshot's own: do not modify it.
+func (s *Snapshot) Owner(h hashkey.Uint128) *Shard {
+	i := s.owner(h)
+	if i < 0 {
+		return nil
 	}
-	return sh, true
+	return &s.shards[i]
+}
+
+// Shard is ByID that returns the shard in place, nil when there is none.
+// The shard is the snapshot's own: do not modify it.
+func (s *Snapshot) Shard(id string) *Shard {
+	i, ok := s.byID[id]
+	if !ok {
+		return nil
+	}
+	return &s.shards[i]
 }
 
 // ByID returns the open shard with this ID.

@@ -101,6 +101,12 @@ func TestLookupMatchesLinearScan(t *testing.T) {
 				if s.Shards()[got.Index] != got {
 					t.Fatal("Index does not point at the shard")
 				}
+				if p := s.Owner(h); p != &s.Shards()[got.Index] {
+					t.Fatalf("Owner(%s) = %p, want the snapshot's own %s", h, p, got.ID)
+				}
+				if p := s.Shard(got.ID); p != &s.Shards()[got.Index] {
+					t.Fatalf("Shard(%s) = %p, want the snapshot's own", got.ID, p)
+				}
 			}
 		})
 	}
@@ -113,6 +119,9 @@ func TestSnapshotBasics(t *testing.T) {
 	}
 	if _, ok := s.ByID("shardId-old"); ok {
 		t.Fatal("ByID finds a closed shard")
+	}
+	if s.Shard("shardId-old") != nil {
+		t.Fatal("Shard finds a closed shard")
 	}
 	sh, ok := s.ByID("shardId-000000000001")
 	if !ok || sh.Index != 1 || sh.End != hashkey.Max() {
@@ -203,6 +212,9 @@ func TestReshardListings(t *testing.T) {
 				}
 				if ok && !got.Contains(p.h) {
 					t.Fatal("Lookup returned a shard that does not contain the key")
+				}
+				if o := s.Owner(p.h); (o != nil) != ok || (ok && *o != got) {
+					t.Fatalf("Owner(%s) = %v, Lookup %q %v", p.h, o, got.ID, ok)
 				}
 			}
 		})

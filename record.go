@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-pkg/inskinesis/internal/aggregate"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/putjson"
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
 
@@ -140,6 +141,7 @@ type request[T any] struct {
 	arena []byte
 	ehks  []string
 	agg   *aggregate.Builder
+	body  putjson.Buffer // the call's body, with the SDK's client
 }
 
 // noData is the data of a record that encodes to nothing. Kinesis takes
@@ -254,7 +256,8 @@ func (s *Stream[T]) send(q *request[T]) {
 	if len(s.hooks.requests) > 0 {
 		q.start = time.Now()
 	}
-	q.out, q.err = s.client.PutRecords(withTrace(ctx, &q.trace), &q.input, callOptions)
+	q.out, q.err = s.client.PutRecords(putjson.WithBuffer(withTrace(ctx, &q.trace), &q.body), &q.input, callOptions)
+	q.body.Release()
 }
 
 // callbacks runs the callbacks of finished records, in order, on one

@@ -8,7 +8,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"hash"
+	"io"
+	"slices"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
@@ -46,13 +51,125 @@ func (p protocol) SerializeRequest(ctx context.Context, op *smithy.OperationSche
 	if err := p.ClientProtocol.SerializeRequest(ctx, op, &kinesis.PutRecordsInput{}, req); err != nil {
 		return err
 	}
-	body := Append(make([]byte, 0, Size(pr)), pr)
-	sreq, err := req.SetStream(bytes.NewReader(body))
+	var stream io.Reader
+	if buf, ok := ctx.Value(bufferKey{}).(*Buffer); ok {
+		buf.Release() // a caller that forgot: the last body cannot be read again
+		buf.b = Append(slices.Grow(buf.b[:0], Size(pr)), pr)
+		buf.body = &body{b: buf.b}
+		stream = buf.body
+	} else {
+		stream = bytes.NewReader(Append(make([]byte, 0, Size(pr)), pr))
+	}
+	sreq, err := req.SetStream(stream)
 	if err != nil {
 		return fmt.Errorf("set stream: %w", err)
 	}
 	*req = *sreq
 	return nil
+}
+
+// Buffer keeps the bytes of one PutRecords body at a time for the next
+// call, so that a caller that makes its calls one after another (as each of
+// a producer's requests does) does not allocate a body per call. Pass it to
+// the call's context with WithBuffer, and call Release once the call has
+// returned. The zero Buffer is ready to use.
+type Buffer struct {
+	b    []byte
+	body *body // the body of the last call, until Release
+}
+
+// maxKept bounds the bytes a Buffer keeps between calls: a PutRecords body
+// of 5 MiB of data is about 7 MB once base64-encoded.
+const maxKept = 8 << 20
+
+type bufferKey struct{}
+
+// WithBuffer returns ctx carrying b: the body of a PutRecords call made
+// with ctx through a protocol from Wrap is written into b's bytes.
+func WithBuffer(ctx context.Context, b *Buffer) context.Context {
+	return context.WithValue(ctx, bufferKey{}, b)
+}
+
+// Release ends the body of the last call written into b, so that its bytes
+// can take the next call's. Whatever reads that body from now on reads
+// io.EOF: net/http may read a request body after the response has come
+// (see package transport), and must not read another call's bytes.
+func (b *Buffer) Release() {
+	if b.body != nil {
+		b.body.release()
+		b.body = nil
+	}
+	if cap(b.b) > maxKept {
+		b.b = nil
+	}
+}
+
+// body is a request body over a Buffer's bytes that reads io.EOF once
+// released. It seeks, and tells its length, as the SDK needs to sign it.
+type body struct {
+	mu  sync.Mutex
+	b   []byte // nil once released
+	off int
+}
+
+var errSeek = errors.New("putjson: seek out of the body")
+
+func (r *body) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+// WriteTo hands a hash (the SDK's payload digest) the rest of the body in
+// one Write, and anything else the body by Read: a Write that blocks (a
+// network connection) must not hold the body from Release.
+func (r *body) WriteTo(w io.Writer) (int64, error) {
+	h, ok := w.(hash.Hash)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{r})
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.off >= len(r.b) {
+		return 0, nil
+	}
+	n, err := h.Write(r.b[r.off:])
+	r.off += n
+	return int64(n), err
+}
+
+func (r *body) Seek(offset int64, whence int) (int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch whence {
+	case io.SeekCurrent:
+		offset += int64(r.off)
+	case io.SeekEnd:
+		offset += int64(len(r.b))
+	}
+	if offset < 0 || offset > int64(len(r.b)) {
+		return int64(r.off), errSeek
+	}
+	r.off = int(offset)
+	return offset, nil
+}
+
+// Len is the number of bytes left to read.
+func (r *body) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.b) - r.off
+}
+
+func (r *body) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.b, r.off = nil, 0
 }
 
 // Supported reports whether Append writes every field set in in: inputs

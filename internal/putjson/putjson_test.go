@@ -1,12 +1,21 @@
 package putjson
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -131,3 +140,114 @@ func TestWrapOnlyTheSDKsProtocol(t *testing.T) {
 }
 
 type userProtocol struct{ smithyhttp.ClientProtocol }
+
+// bodyServer answers every PutRecords call with success and keeps the
+// bodies it was sent.
+func bodyServer(t *testing.T) (*kinesis.Client, func() [][]byte) {
+	t.Helper()
+	var mu sync.Mutex
+	var bodies [][]byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var in wire
+		if err := json.Unmarshal(b, &in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		bodies = append(bodies, b)
+		mu.Unlock()
+		out := `{"FailedRecordCount":0,"Records":[` + strings.TrimSuffix(strings.Repeat(`{"SequenceNumber":"1","ShardId":"shardId-000000000000"},`, len(in.Records)), ",") + `]}`
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_, _ = io.WriteString(w, out)
+	}))
+	t.Cleanup(srv.Close)
+	c := kinesis.New(kinesis.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+		Retryer:      aws.NopRetryer{},
+	}, func(o *kinesis.Options) { o.Protocol = Wrap(o.Protocol) })
+	return c, func() [][]byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(bodies)
+	}
+}
+
+func TestBufferTakesCallsInTurn(t *testing.T) {
+	c, sent := bodyServer(t)
+	var buf Buffer
+	ctx := WithBuffer(context.Background(), &buf)
+	in := func(data string, n int) *kinesis.PutRecordsInput {
+		in := &kinesis.PutRecordsInput{StreamName: aws.String("s")}
+		for range n {
+			in.Records = append(in.Records, types.PutRecordsRequestEntry{Data: []byte(data), PartitionKey: aws.String("k")})
+		}
+		return in
+	}
+	first, second := in(strings.Repeat("a", 300), 50), in("b", 20)
+
+	_, err := c.PutRecords(ctx, first)
+	require.NoError(t, err)
+	old := buf.body
+	require.NotNil(t, old, "the call's body was written into the buffer")
+	backing := &buf.b[:1][0]
+	buf.Release()
+
+	// The released body reads nothing, as net/http would after the answer.
+	n, err := old.Read(make([]byte, 10))
+	assert.Equal(t, 0, n)
+	assert.ErrorIs(t, err, io.EOF)
+	assert.Zero(t, old.Len())
+
+	_, err = c.PutRecords(ctx, second)
+	require.NoError(t, err)
+	assert.Same(t, backing, &buf.b[:1][0], "the second body reuses the first one's bytes")
+	buf.Release()
+
+	bodies := sent()
+	require.Len(t, bodies, 2)
+	assert.Equal(t, Append(nil, first), bodies[0])
+	assert.Equal(t, Append(nil, second), bodies[1])
+}
+
+func TestBodyHashesAndSeeksLikeBytesReader(t *testing.T) {
+	want := []byte(`{"Records":[]}`)
+	r := &body{b: want}
+	h := sha256.New()
+	n, err := io.Copy(h, r) // WriteTo, as the SDK's payload digest reads it
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(want)), n)
+	sum := sha256.Sum256(want)
+	assert.Equal(t, sum[:], h.Sum(nil))
+	assert.Zero(t, r.Len())
+
+	pos, err := r.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	assert.Zero(t, pos)
+	assert.Equal(t, len(want), r.Len())
+	_, err = r.Seek(1, io.SeekEnd)
+	assert.Error(t, err, "past the end")
+	var out bytes.Buffer
+	_, err = io.Copy(&out, r) // not a hash: read in turn
+	require.NoError(t, err)
+	assert.Equal(t, want, out.Bytes())
+
+	r.release()
+	_, err = r.Seek(0, io.SeekStart)
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Empty(t, got, "a released body reads nothing")
+}
+
+func TestBufferKeepsNoHugeBody(t *testing.T) {
+	buf := Buffer{b: make([]byte, 0, maxKept+1)}
+	buf.Release()
+	assert.Nil(t, buf.b)
+}

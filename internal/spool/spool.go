@@ -624,16 +624,21 @@ func (s *Spool) readAt(sg *segment, off int64, dst []byte) (Entry, int64, error)
 		// Straight from the mapping: a file read ahead would see the
 		// zeros of the reserved part, not the frames written there since.
 		s.closeReader()
-		// This process wrote these frames: their header is trusted, and
-		// their checksum is not computed again.
+		// This process wrote these frames, but the mapping is shared:
+		// another process may have written the file since, so the frame
+		// is checked as one read from the file is.
 		if sg.size-off < headerLen {
 			return Entry{}, 0, errCorrupt
 		}
 		l := int(binary.LittleEndian.Uint32(s.mm[off+4:]))
-		if int64(l) > sg.size-off-headerLen {
+		if binary.LittleEndian.Uint32(s.mm[off:]) != frameMagic || int64(l) > sg.size-off-headerLen {
 			return Entry{}, 0, errCorrupt
 		}
-		seq, born, key, hk, data, err := parseRecord(s.mm[off+headerLen : off+headerLen+int64(l)])
+		payload := s.mm[off+headerLen : off+headerLen+int64(l)]
+		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(s.mm[off+8:]) {
+			return Entry{}, 0, errCorrupt
+		}
+		seq, born, key, hk, data, err := parseRecord(payload)
 		if err != nil {
 			return Entry{}, 0, err
 		}

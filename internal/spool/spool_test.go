@@ -1,6 +1,7 @@
 package spool
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -315,6 +316,37 @@ func TestFileChangedUnderTheReader(t *testing.T) {
 	st := s.Stats()
 	assert.Zero(t, st.Records, "lost records no longer count")
 	assert.False(t, st.Backlog)
+	_, err = s.Next(nil)
+	assert.ErrorIs(t, err, io.EOF)
+}
+
+// The active segment is read back from its mapping; the mapping is shared,
+// so a write to the file from outside shows there, and must be caught as it
+// is on the read path from the file.
+func TestActiveFileChangedUnderTheMapping(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	defer s.Close()
+	appendN(t, s, 0, 3, false)
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.Len(t, logs, 1)
+	f, err := os.OpenFile(logs[0], os.O_RDWR, 0)
+	require.NoError(t, err)
+	content := make([]byte, 4096)
+	n, _ := f.ReadAt(content, 0)
+	at := bytes.Index(content[:n], []byte("data-1"))
+	require.Positive(t, at, "the second record is in the file")
+	_, err = f.WriteAt([]byte("X"), int64(at))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	e, err := s.Next(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "data-0", string(e.Data))
+	_, err = s.Next(nil)
+	var lost *LostError
+	require.ErrorAs(t, err, &lost, "the changed record is not handed back")
+	assert.Equal(t, 2, lost.Records)
 	_, err = s.Next(nil)
 	assert.ErrorIs(t, err, io.EOF)
 }

@@ -1,0 +1,133 @@
+package inskinesis_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-pkg/inskinesis"
+	"github.com/go-pkg/inskinesis/aggregation"
+	"github.com/go-pkg/inskinesis/kinesistest"
+)
+
+// keyedRecord carries its own key and a padding that its ID determines, so
+// that a stored record shows whether its bytes are its own.
+type keyedRecord struct {
+	ID  int    `json:"id"`
+	Key string `json:"k"`
+	Pad string `json:"p"`
+}
+
+func padFor(id int) string { return fmt.Sprintf("%0*d", 10+id%50, id) }
+
+// everyHook implements the hooks that read settled records.
+type everyHook struct{ n atomic.Int64 }
+
+func (h *everyHook) OnRecordUnbuffered(e inskinesis.RecordUnbuffered) { h.n.Add(int64(e.Bytes)) }
+func (h *everyHook) OnRequestDone(e inskinesis.RequestDone)           { h.n.Add(int64(e.Bytes)) }
+func (h *everyHook) OnThrottle(e inskinesis.Throttle)                 { h.n.Add(int64(e.Records)) }
+func (h *everyHook) OnRetry(e inskinesis.Retry)                       { h.n.Add(int64(e.Records)) }
+
+// TestPlainPutKeepsEachRecordsBytes puts records with Put alone, whose
+// records go back to the pool as soon as they are delivered, from eight
+// goroutines, with aggregation on and off, OrderByKey, a shard rate limit,
+// hooks, failed entries and calls, writes answered as failed, and a shard
+// split half-way. Every user record Kinesis stored must carry its own key
+// and data (a record reused while still in use would carry another's), and
+// every record must have one outcome.
+func TestPlainPutKeepsEachRecordsBytes(t *testing.T) {
+	for _, agg := range []bool{true, false} {
+		t.Run(fmt.Sprint("aggregate=", agg), func(t *testing.T) { plainPutStress(t, agg) })
+	}
+}
+
+func plainPutStress(t *testing.T, agg bool) {
+	var ticks atomic.Int64
+	start := time.Now()
+	clock := func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * 20 * time.Millisecond) }
+	srv := kinesistest.Start(t,
+		kinesistest.WithClock(clock),
+		kinesistest.WithShardLimits(kinesistest.AWSShardLimits()),
+		kinesistest.WithFaults(kinesistest.Faults{Seed: 7, RecordFailureRate: 0.1, RequestErrorRate: 0.03, DropAfterWriteRate: 0.02}))
+	require.NoError(t, srv.CreateStream("plain", 3))
+	c := srv.Client()
+	s, err := inskinesis.NewKinesis(inskinesis.Config[keyedRecord]{
+		StreamName:       "plain",
+		Client:           c,
+		AggregateRecords: agg,
+		OrderByKey:       true,
+		ShardRateLimit:   500,
+		MaxGroup:         8,
+		RetryCount:       20,
+		RetryInterval:    time.Millisecond,
+		MaxRetryInterval: 20 * time.Millisecond,
+		FlushInterval:    2 * time.Millisecond,
+		Partitioner:      func(e keyedRecord) string { return e.Key },
+		Hooks:            []inskinesis.Hook{&everyHook{}},
+	})
+	require.NoError(t, err)
+	const n, putters = 20000, 8
+	var wg sync.WaitGroup
+	half := make(chan struct{})
+	for p := range putters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := p; id < n; id += putters {
+				if id == n/2 {
+					close(half)
+				}
+				if err := s.Put(keyedRecord{ID: id, Key: fmt.Sprintf("key-%d", id%97), Pad: padFor(id)}); err != nil {
+					t.Errorf("Put(%d): %v", id, err)
+					return
+				}
+			}
+		}()
+	}
+	<-half
+	ctx := context.Background()
+	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("plain")})
+	require.NoError(t, err)
+	parent := out.Shards[0]
+	lo, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
+	hi, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
+	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
+	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("plain"), ShardToSplit: parent.ShardId, NewStartingHashKey: aws.String(mid.String())})
+	require.NoError(t, err)
+	wg.Wait()
+	s.FlushAndStopStreaming()
+
+	stored, err := srv.KinesisRecords("plain")
+	require.NoError(t, err)
+	seen := make(map[int]bool)
+	for _, r := range stored {
+		users, err := aggregation.Deaggregate(r)
+		require.NoError(t, err)
+		for _, u := range users {
+			var e keyedRecord
+			require.NoError(t, json.Unmarshal(u.Data, &e), "stored data %q", u.Data)
+			require.Equal(t, e.Key, u.PartitionKey, "record %d was stored under another record's key", e.ID)
+			require.Equal(t, padFor(e.ID), e.Pad, "record %d carries another record's bytes", e.ID)
+			seen[e.ID] = true
+		}
+	}
+	st := s.Stats()
+	require.EqualValues(t, n, st.Delivered+st.Failed, "every record has one outcome: %+v", st)
+	missing := 0
+	for id := range n {
+		if !seen[id] {
+			missing++
+		}
+	}
+	assert.LessOrEqual(t, int64(missing), st.Failed, "records neither stored nor reported failed")
+}

@@ -93,7 +93,9 @@ func WithBuffer(ctx context.Context, b *Buffer) context.Context {
 // Release ends the body of the last call written into b, so that its bytes
 // can take the next call's. Whatever reads that body from now on reads
 // io.EOF: net/http may read a request body after the response has come
-// (see package transport), and must not read another call's bytes.
+// (see package transport), and must not read another call's bytes. The SDK
+// (smithy-go) already cuts its own wrapper of the body off when the call
+// returns, so that the stream can be reused; Release does not rely on it.
 func (b *Buffer) Release() {
 	if b.body != nil {
 		b.body.release()

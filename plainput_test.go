@@ -40,18 +40,26 @@ func (h *everyHook) OnRetry(e inskinesis.Retry)                       { h.n.Add(
 
 // TestPlainPutKeepsEachRecordsBytes puts records with Put alone, whose
 // records go back to the pool as soon as they are delivered, from eight
-// goroutines, with aggregation on and off, OrderByKey, a shard rate limit,
-// hooks, failed entries and calls, writes answered as failed, and a shard
-// split half-way. Every user record Kinesis stored must carry its own key
-// and data (a record reused while still in use would carry another's), and
-// every record must have one outcome.
+// goroutines, with aggregation on and off, with and without OrderByKey and
+// hooks (without them, a delivered aggregate is settled as a whole), a
+// shard rate limit, failed entries and calls, writes answered as failed,
+// and a shard split half-way. Every user record Kinesis stored must carry
+// its own key and data (a record reused while still in use would carry
+// another's), and every record must have one outcome.
 func TestPlainPutKeepsEachRecordsBytes(t *testing.T) {
-	for _, agg := range []bool{true, false} {
-		t.Run(fmt.Sprint("aggregate=", agg), func(t *testing.T) { plainPutStress(t, agg) })
+	for _, tt := range []struct {
+		name     string
+		agg, obk bool
+	}{
+		{"aggregate", true, false},
+		{"aggregate, OrderByKey and hooks", true, true},
+		{"OrderByKey and hooks", false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { plainPutStress(t, tt.agg, tt.obk) })
 	}
 }
 
-func plainPutStress(t *testing.T, agg bool) {
+func plainPutStress(t *testing.T, agg, observed bool) {
 	var ticks atomic.Int64
 	start := time.Now()
 	clock := func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * 20 * time.Millisecond) }
@@ -61,11 +69,10 @@ func plainPutStress(t *testing.T, agg bool) {
 		kinesistest.WithFaults(kinesistest.Faults{Seed: 7, RecordFailureRate: 0.1, RequestErrorRate: 0.03, DropAfterWriteRate: 0.02}))
 	require.NoError(t, srv.CreateStream("plain", 3))
 	c := srv.Client()
-	s, err := inskinesis.NewKinesis(inskinesis.Config[keyedRecord]{
+	cfg := inskinesis.Config[keyedRecord]{
 		StreamName:       "plain",
 		Client:           c,
 		AggregateRecords: agg,
-		OrderByKey:       true,
 		ShardRateLimit:   500,
 		MaxGroup:         8,
 		RetryCount:       20,
@@ -73,9 +80,22 @@ func plainPutStress(t *testing.T, agg bool) {
 		MaxRetryInterval: 20 * time.Millisecond,
 		FlushInterval:    2 * time.Millisecond,
 		Partitioner:      func(e keyedRecord) string { return e.Key },
-		Hooks:            []inskinesis.Hook{&everyHook{}},
-	})
+	}
+	if observed {
+		cfg.OrderByKey, cfg.Hooks = true, []inskinesis.Hook{&everyHook{}}
+	}
+	s, err := inskinesis.NewKinesis(cfg)
 	require.NoError(t, err)
+	flushes := make(chan error, 1)
+	go func() { // Flushes mid-way split aggregates across epochs
+		var err error
+		for range 20 {
+			if err = s.Flush(context.Background()); err != nil {
+				break
+			}
+		}
+		flushes <- err
+	}()
 	const n, putters = 20000, 8
 	var wg sync.WaitGroup
 	half := make(chan struct{})
@@ -105,6 +125,10 @@ func plainPutStress(t *testing.T, agg bool) {
 	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("plain"), ShardToSplit: parent.ShardId, NewStartingHashKey: aws.String(mid.String())})
 	require.NoError(t, err)
 	wg.Wait()
+	require.NoError(t, <-flushes)
+	require.NoError(t, s.Flush(context.Background()))
+	st := s.Stats()
+	require.EqualValues(t, n, st.Delivered+st.Failed, "every record has its outcome when Flush returns: %+v", st)
 	s.FlushAndStopStreaming()
 
 	stored, err := srv.KinesisRecords("plain")
@@ -121,7 +145,7 @@ func plainPutStress(t *testing.T, agg bool) {
 			seen[e.ID] = true
 		}
 	}
-	st := s.Stats()
+	st = s.Stats()
 	require.EqualValues(t, n, st.Delivered+st.Failed, "every record has one outcome: %+v", st)
 	missing := 0
 	for id := range n {

@@ -22,47 +22,47 @@ import (
 type record[T any] struct {
 	// The fields are ordered by when the hot path reads them, so that a
 	// record's trip through Put, the loop and the stage touches few cache
-	// lines: most records in flight are not in any cache.
+	// lines: most records in flight are not in any cache. The goroutine
+	// that builds an aggregate reads the first line alone; the loop's
+	// staging reads the first three.
 
-	// Set by Put; read by the loop, the stage and the goroutine that sends.
 	data    []byte
 	key     string
 	hashKey string
-	size    int             // len(data) + len(key), as Kinesis counts it
-	hash    hashkey.Uint128 // the hash key that routes the record, once hashed
-	epoch   uint64          // for Flush
-	fn      func(Result[T]) // PutAsync's callback
-	sync    *syncWait[T]    // PutSync's: the loop sets result syncIdx, not the callback goroutine
+	slot    aggregate.Slot // its keys' place in the aggregate it was last staged into
 
-	// With a shard stage (aggregation or a shard rate limit).
+	size  int                // len(data) + len(key), as Kinesis counts it
+	hash  hashkey.Uint128    // the hash key that routes the record, once hashed
 	snap  *shardmap.Snapshot // the shard map of the prediction; nil: predict again
 	shard *shardmap.Shard    // the predicted shard, the map's own; nil when unknown
-	slot  aggregate.Slot     // its keys' place in the aggregate it was last staged into
-
-	born     time.Time // when put: by Put with a RecordTTL, else by the loop
-	queued   time.Time // when it joined the queue; zero: send at once
-	attempts int
-	failures int // failed attempts that count against RetryCount: not throttles
-	err      error
+	epoch uint64             // for Flush; an aggregate that is plain: its records'
+	fn    func(Result[T])    // PutAsync's callback
 
 	hashed       bool // hash is set (by Put, or by the stage for records read back from a spool)
 	solo         bool // send as a plain record, never in an aggregate
 	keep         bool // a call the stream gave up on may still read data and key: never pool
 	maybeWritten bool
+	spooled      bool // it is in the spool (Config.SpoolDir)
+	encodedOnly  bool // read back from the spool: value not decoded
+	replayed     bool // left in the spool by an earlier process
+	plain        bool // an aggregate whose records nobody waits for, none spooled, all of its epoch
 
-	// With a spool (Config.SpoolDir).
-	spooled     bool   // it is in the spool
-	encodedOnly bool   // read back from the spool: value not decoded
-	replayed    bool   // left in the spool by an earlier process
-	mapReads    uint8  // an aggregate that landed on an unknown shard: map reads it waited for
-	spoolSeq    uint64 // its place in the spool, to settle it
+	born     time.Time // when put: by Put with a RecordTTL, else by the loop
+	queued   time.Time // when it joined the queue; zero: send at once
+	attempts int
+	failures int // failed attempts that count against RetryCount: not throttles
 
-	children []*record[T] // an aggregate when not empty: the records packed in it
-	value    T
+	err      error
+	sync     *syncWait[T] // PutSync's: the loop sets result syncIdx, not the callback goroutine
 	syncIdx  int
+	children []*record[T] // an aggregate when not empty: the records packed in it
+	held     int64        // an aggregate: the sizes of its records, as the ledger counts them
 
+	value    T
+	spoolSeq uint64        // its place in the spool, to settle it
 	buffered time.Duration // from born to the outcome
 	shardID  string
+	mapReads uint8 // an aggregate that landed on an unknown shard: map reads it waited for
 	seq      string
 	sub      uint64 // index in the aggregate that delivered it
 	aggN     int    // records in that aggregate; 0: delivered alone
@@ -76,22 +76,29 @@ const maxArena = 8 << 20
 const maxPooledData = 64 << 10
 
 func (s *Stream[T]) newRecord() *record[T] {
-	if r, ok := s.pool.Get().(*record[T]); ok {
-		return r
+	r, ok := s.pool.Get().(*record[T])
+	if !ok {
+		return new(record[T])
 	}
-	return new(record[T])
-}
-
-func (s *Stream[T]) free(r *record[T]) {
-	if r.keep {
-		return // left to the garbage collector
-	}
+	// Reset here, not in free: the goroutine that takes a record writes
+	// its first lines anyway, while free would touch every line of
+	// records the loop has long forgotten.
 	data := r.data[:0]
 	if cap(data) > maxPooledData {
 		data = nil
 	}
-	clear(r.children)
 	*r = record[T]{data: data, children: r.children[:0]}
+	return r
+}
+
+// free returns r to the pool. What it still references (its value, its
+// keys) is let go when the record is taken again, or when the pool drops
+// it at a garbage collection.
+func (s *Stream[T]) free(r *record[T]) {
+	if r.keep {
+		return // left to the garbage collector
+	}
+	clear(r.children)
 	s.pool.Put(r)
 }
 

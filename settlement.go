@@ -65,6 +65,10 @@ func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code str
 // done records that r has its outcome: delivered, or failed (r.err set).
 func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	if r.aggregate() {
+		if r.plain && r.err == nil && l.parked == nil && len(l.s.hooks.unbuffered) == 0 {
+			l.donePlain(out, r)
+			return
+		}
 		l.unpack(r, true, func(c *record[T]) { l.done(out, c) })
 		return
 	}
@@ -87,7 +91,7 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 		// Nobody waits for it and the spool does not hold it: only its
 		// Flush epoch is left to count, so it goes back to the pool now,
 		// while it is in the cache, rather than in another pass of apply.
-		out.freed = addEpoch(out.freed, r.epoch)
+		out.freed = addEpoch(out.freed, r.epoch, 1)
 		l.s.free(r)
 	} else {
 		out.settled = append(out.settled, r)
@@ -95,13 +99,35 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	l.unpark(out, key)
 }
 
-// addEpoch counts one more record of epoch e in runs.
-func addEpoch(runs []epochRun, e uint64) []epochRun {
-	if n := len(runs); n > 0 && runs[n-1].epoch == e {
-		runs[n-1].n++
+// donePlain settles delivered aggregate a whose records nobody waits for
+// (plain, see stage.add) when no hook and no record parked behind a key
+// (OrderByKey) asks about them one by one: they are counted as a whole, and
+// go back to the pool without taking on a's outcome, which nobody would
+// read.
+func (l *loop[T]) donePlain(out *settlement[T], a *record[T]) {
+	n := len(a.children)
+	l.held -= n
+	l.heldBytes -= a.held
+	out.delivered += int64(n)
+	out.deliveredBytes += a.held
+	out.settledBytes += a.held
+	out.freed = addEpoch(out.freed, a.epoch, n)
+	for _, c := range a.children {
+		// Not free: none of them is pinned (an aggregate whose call was
+		// given up on never settles), and none is an aggregate, so the
+		// pool takes them without a look at them.
+		l.s.pool.Put(c)
+	}
+	l.s.free(a)
+}
+
+// addEpoch counts n more records of epoch e in runs.
+func addEpoch(runs []epochRun, e uint64, n int) []epochRun {
+	if last := len(runs) - 1; last >= 0 && runs[last].epoch == e {
+		runs[last].n += n
 		return runs
 	}
-	return append(runs, epochRun{epoch: e, n: 1})
+	return append(runs, epochRun{epoch: e, n: n})
 }
 
 // unpark sends the record parked behind key (OrderByKey), now that the

@@ -68,6 +68,9 @@ type shardBuilder[T any] struct {
 	recs   []*record[T]
 	oldest time.Time // the earliest queued time of recs
 	born   time.Time // the earliest birth of recs
+	held   int64     // the sizes of recs
+	plain  bool      // no record of recs is waited for or spooled, and all are of epoch
+	epoch  uint64
 }
 
 // add predicts r's shard and takes r into its shard's aggregate. It returns
@@ -124,9 +127,13 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 		sb.oldest = r.queued
 		st.due.PushFront(dueBuilder[T]{sb, sb.gen})
 	}
-	if len(sb.recs) == 0 || r.born.Before(sb.born) {
+	if len(sb.recs) == 0 {
+		sb.born, sb.held, sb.plain, sb.epoch = r.born, 0, true, r.epoch
+	} else if r.born.Before(sb.born) {
 		sb.born = r.born
 	}
+	sb.held += int64(r.size)
+	sb.plain = sb.plain && !r.waited() && !r.spooled && r.epoch == sb.epoch
 	sb.shard = r.shard
 	sb.recs = append(sb.recs, r)
 	return ready, false
@@ -166,6 +173,7 @@ func (st *stage[T]) seal(sb *shardBuilder[T]) *record[T] {
 		e.children = append(e.children[:0], sb.recs...)
 		e.queued, e.born = sb.oldest, sb.born
 		e.shard, e.snap = sb.shard, st.snap
+		e.held, e.plain, e.epoch = sb.held, sb.plain, sb.epoch
 	}
 	sb.reset()
 	return e

@@ -60,11 +60,8 @@ func TestPlainPutKeepsEachRecordsBytes(t *testing.T) {
 }
 
 func plainPutStress(t *testing.T, agg, observed bool) {
-	var ticks atomic.Int64
-	start := time.Now()
-	clock := func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * 20 * time.Millisecond) }
 	srv := kinesistest.Start(t,
-		kinesistest.WithClock(clock),
+		kinesistest.WithClock(steppingClock(20*time.Millisecond)),
 		kinesistest.WithShardLimits(kinesistest.AWSShardLimits()),
 		kinesistest.WithFaults(kinesistest.Faults{Seed: 7, RecordFailureRate: 0.1, RequestErrorRate: 0.03, DropAfterWriteRate: 0.02}))
 	require.NoError(t, srv.CreateStream("plain", 3))

@@ -34,11 +34,8 @@ func TestTorture(t *testing.T) {
 	// The server's clock moves 50 ms per write request, so each request
 	// finds about 50 records/s of room per shard at AWS's limits, whatever
 	// the speed of the machine: throttling is certain, and not timing luck.
-	var ticks atomic.Int64
-	start := time.Now()
-	clock := func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * 50 * time.Millisecond) }
 	srv := kinesistest.Start(t,
-		kinesistest.WithClock(clock),
+		kinesistest.WithClock(steppingClock(50*time.Millisecond)),
 		kinesistest.WithShardLimits(kinesistest.AWSShardLimits()),
 		kinesistest.WithFaults(kinesistest.Faults{
 			Seed:               42,
@@ -201,4 +198,13 @@ func TestHTTPClientWrapsOwnClient(t *testing.T) {
 		assert.NoError(t, r.Err)
 	}
 	s.FlushAndStopStreaming()
+}
+
+// steppingClock returns a clock for kinesistest.WithClock that moves step
+// at every reading, so that the shard limits refill by the server's work,
+// not by the speed of the machine.
+func steppingClock(step time.Duration) func() time.Time {
+	var ticks atomic.Int64
+	start := time.Now()
+	return func() time.Time { return start.Add(time.Duration(ticks.Add(1)) * step) }
 }

@@ -478,30 +478,7 @@ func TestSpoolLostIsReported(t *testing.T) {
 		c.SpoolDir = dir
 		c.MaxBatchSize = 10
 	})
-	var spoolErrs []error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case err := <-s.Error():
-				if errors.Is(err, ErrSpool) {
-					spoolErrs = append(spoolErrs, err)
-				}
-			case <-s.Done():
-				for {
-					select {
-					case err := <-s.Error():
-						if errors.Is(err, ErrSpool) {
-							spoolErrs = append(spoolErrs, err)
-						}
-					default:
-						return
-					}
-				}
-			}
-		}
-	}()
+	errs := collectErrors(s)
 	for i := range 200 {
 		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
 	}
@@ -515,7 +492,12 @@ func TestSpoolLostIsReported(t *testing.T) {
 	require.NoError(t, fh.Close())
 	close(f.block)
 	s.FlushAndStopStreaming()
-	<-done
+	var spoolErrs []error
+	for _, err := range errs() {
+		if errors.Is(err, ErrSpool) {
+			spoolErrs = append(spoolErrs, err)
+		}
+	}
 	st := s.Stats()
 	require.Positive(t, st.SpoolLost, "the damaged frames could not be read back")
 	require.NotEmpty(t, spoolErrs, "lost records are reported on Error()")

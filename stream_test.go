@@ -53,27 +53,21 @@ func decode(t *testing.T, r storedRecord) event {
 	return e
 }
 
-// drainErrors collects every PutError the stream reports until it stops.
-func drainErrors(s *Stream[event]) func() []*PutError[event] {
-	var out []*PutError[event]
+// collectErrors collects every error the stream reports until it stops.
+func collectErrors(s *Stream[event]) func() []error {
+	var out []error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
 			select {
 			case err := <-s.Error():
-				var pe *PutError[event]
-				if errors.As(err, &pe) {
-					out = append(out, pe)
-				}
+				out = append(out, err)
 			case <-s.Done():
 				for {
 					select {
 					case err := <-s.Error():
-						var pe *PutError[event]
-						if errors.As(err, &pe) {
-							out = append(out, pe)
-						}
+						out = append(out, err)
 					default:
 						return
 					}
@@ -81,7 +75,22 @@ func drainErrors(s *Stream[event]) func() []*PutError[event] {
 			}
 		}
 	}()
-	return func() []*PutError[event] { <-done; return out }
+	return func() []error { <-done; return out }
+}
+
+// drainErrors collects every PutError the stream reports until it stops.
+func drainErrors(s *Stream[event]) func() []*PutError[event] {
+	all := collectErrors(s)
+	return func() []*PutError[event] {
+		var out []*PutError[event]
+		for _, err := range all() {
+			var pe *PutError[event]
+			if errors.As(err, &pe) {
+				out = append(out, pe)
+			}
+		}
+		return out
+	}
 }
 
 func TestEveryRecordArrivesOnceInOrder(t *testing.T) {

@@ -113,7 +113,7 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 			d.lost.Add(int64(lost.Records))
 			s.stats.failed.Add(int64(lost.Records))
 			for range lost.Records {
-				led.finish(led.popDisk())
+				led.finish(led.popDisk(), 1)
 			}
 			led.settleFlushers()
 			lostErrs = append(lostErrs, fmt.Errorf("%w: %d records could not be read back from disk and are lost: %w", ErrSpool, lost.Records, lost.Err))

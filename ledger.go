@@ -99,9 +99,9 @@ func (l *ledger[T]) release(records int, bytes int64) {
 	}
 }
 
-// finish counts one record of epoch e as finished. Call with mu held.
-func (l *ledger[T]) finish(e uint64) {
-	l.pending[e-l.base]--
+// finish counts n records of epoch e as finished. Call with mu held.
+func (l *ledger[T]) finish(e uint64, n int) {
+	l.pending[e-l.base] -= int64(n)
 }
 
 // settleFlushers drops finished epochs and wakes the flushers waiting for
@@ -264,13 +264,13 @@ func (l *ledger[T]) settle(recs []*record[T], freed []epochRun, bytes int64) {
 	defer l.mu.Unlock()
 	n := len(recs)
 	for _, run := range freed {
-		l.pending[run.epoch-l.base] -= int64(run.n)
+		l.finish(run.epoch, run.n)
 		n += run.n
 	}
 	l.release(n, bytes)
 	for _, r := range recs {
 		if r.fn == nil {
-			l.finish(r.epoch)
+			l.finish(r.epoch, 1)
 		}
 	}
 	l.settleFlushers()
@@ -281,7 +281,7 @@ func (l *ledger[T]) finished(recs []*record[T]) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, r := range recs {
-		l.finish(r.epoch)
+		l.finish(r.epoch, 1)
 	}
 	l.settleFlushers()
 }
@@ -290,18 +290,14 @@ func (l *ledger[T]) finished(recs []*record[T]) {
 // current epoch. Call before the stream starts.
 func (l *ledger[T]) replayed(n int) {
 	l.pending[len(l.pending)-1] += int64(n)
-	l.disk = append(l.disk, epochRun{epoch: l.epoch, n: n})
+	l.disk = addEpoch(l.disk, l.epoch, n)
 }
 
 // diskOnly counts a record that waits on disk only as put in the current
 // epoch. Call with mu held.
 func (l *ledger[T]) diskOnly() {
 	l.pending[len(l.pending)-1]++
-	if n := len(l.disk); n > 0 && l.disk[n-1].epoch == l.epoch {
-		l.disk[n-1].n++
-		return
-	}
-	l.disk = append(l.disk, epochRun{epoch: l.epoch, n: 1})
+	l.disk = addEpoch(l.disk, l.epoch, 1)
 }
 
 // popDisk returns the epoch of the next record read back from disk. Call
@@ -324,9 +320,7 @@ func (l *ledger[T]) finishDisk() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, run := range l.disk {
-		for range run.n {
-			l.finish(run.epoch)
-		}
+		l.finish(run.epoch, run.n)
 	}
 	l.disk = nil
 	l.settleFlushers()

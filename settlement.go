@@ -223,9 +223,9 @@ func (l *loop[T]) report(out *settlement[T], f failure[T]) {
 		}
 	case failAborted:
 		if cause != nil {
-			cause = fmt.Errorf("%w: %w: %w", ErrAborted, l.s.abortErr, cause)
+			cause = fmt.Errorf("%w: %w", l.s.abortCause(), cause)
 		} else {
-			cause = fmt.Errorf("%w: %w", ErrAborted, l.s.abortErr)
+			cause = l.s.abortCause()
 		}
 	}
 	pe := &PutError[T]{Records: make([]T, 0, len(f.recs)), Code: f.code, Err: cause}

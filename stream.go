@@ -468,10 +468,14 @@ func (s *Stream[T]) giveUpCallbacks() {
 // first use. The loop adds to it until it stops, Close after that.
 func (s *Stream[T]) abortedError() *PutError[T] {
 	if s.aborted == nil {
-		s.aborted = &PutError[T]{Code: "Aborted", Err: fmt.Errorf("%w: %w", ErrAborted, s.abortErr)}
+		s.aborted = &PutError[T]{Code: "Aborted", Err: s.abortCause()}
 	}
 	return s.aborted
 }
+
+// abortCause is why records fail when a Close gave up: ErrAborted and the
+// context error that made it give up.
+func (s *Stream[T]) abortCause() error { return fmt.Errorf("%w: %w", ErrAborted, s.abortErr) }
 
 // stopped runs once the loop and the callback goroutine have both ended.
 func (s *Stream[T]) stopped() {

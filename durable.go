@@ -130,7 +130,6 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		r.size = recordSize(r.data, r.key)
 		r.spoolSeq, r.spooled, r.encodedOnly = e.Seq, true, true
 		r.maybeWritten = e.Replay // the process that wrote it may have sent it
-		r.replayed = e.Replay
 		if e.Born != 0 {
 			r.born = time.Unix(0, e.Born)
 		}
@@ -144,8 +143,8 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		s.report(err)
 	}
 	for _, r := range got {
-		if r.replayed && len(s.hooks.buffered) > 0 {
-			s.hooks.recordBuffered(r.size) // Put took it in an earlier process
+		if r.maybeWritten && len(s.hooks.buffered) > 0 { // replayed (see above): Put took it in an earlier process
+			s.hooks.recordBuffered(r.size)
 		}
 		l.accept(out, r, l.now)
 	}

@@ -255,23 +255,16 @@ func (l *ledger[T]) watchInbox(at time.Time) time.Time {
 	return l.inbox.watch(at)
 }
 
-// settle gives back the space of records that have their outcome, of bytes
-// in all: recs, and the records counted by epoch in freed. It counts those
-// without a callback as finished; a record with one finishes once its
-// callback has run (finished).
-func (l *ledger[T]) settle(recs []*record[T], freed []epochRun, bytes int64) {
+// settle gives back the space of n records that have their outcome, of
+// bytes in all, and counts the records of finished as finished (those
+// without a callback; a record with one finishes once its callback has
+// run, see finished).
+func (l *ledger[T]) settle(n int, finished []epochRun, bytes int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := len(recs)
-	for _, run := range freed {
-		l.finish(run.epoch, run.n)
-		n += run.n
-	}
 	l.release(n, bytes)
-	for _, r := range recs {
-		if r.fn == nil {
-			l.finish(r.epoch, 1)
-		}
+	for _, run := range finished {
+		l.finish(run.epoch, run.n)
 	}
 	l.settleFlushers()
 }

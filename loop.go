@@ -463,7 +463,7 @@ func (l *loop[T]) handleEntries(out *settlement[T], again *retryBatch[T], q *req
 				l.noteShard(r, false)
 				l.landed(out, again, r)
 			} else {
-				l.delivered(out, r)
+				l.done(out, r)
 			}
 			continue
 		case malformed.Code:

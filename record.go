@@ -44,16 +44,15 @@ type record[T any] struct {
 	maybeWritten bool
 	spooled      bool // it is in the spool (Config.SpoolDir)
 	encodedOnly  bool // read back from the spool: value not decoded
-	replayed     bool // left in the spool by an earlier process
-	plain        bool // an aggregate whose records nobody waits for, none spooled, all of its epoch
+	plain        bool // an aggregate settled as a whole when delivered: its records are unwatched, all of its epoch, and nothing asks about them one by one (stage.whole)
 
 	born     time.Time // when put: by Put with a RecordTTL, else by the loop
 	queued   time.Time // when it joined the queue; zero: send at once
 	attempts int
-	failures int // failed attempts that count against RetryCount: not throttles
+	sync     *syncWait[T] // PutSync's: the loop sets result syncIdx, not the callback goroutine
 
 	err      error
-	sync     *syncWait[T] // PutSync's: the loop sets result syncIdx, not the callback goroutine
+	failures int // failed attempts that count against RetryCount: not throttles
 	syncIdx  int
 	children []*record[T] // an aggregate when not empty: the records packed in it
 	held     int64        // an aggregate: the sizes of its records, as the ledger counts them
@@ -109,6 +108,10 @@ func (r *record[T]) predicted() string {
 	}
 	return r.shard.ID
 }
+
+// unwatched reports whether nothing but the Flush ledger follows r once it
+// is delivered: no caller waits for it and the spool does not hold it.
+func (r *record[T]) unwatched() bool { return !r.waited() && !r.spooled }
 
 // waited reports whether a caller waits for r's outcome: a PutAsync
 // callback or a PutSync.
@@ -216,14 +219,11 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 	}
 	start := len(q.arena)
 	q.arena = b.Build(q.arena)
-	// The first record routes the aggregate: its hash key is known.
-	ehk := r.children[0].hashKey
+	// The first record routes the aggregate: the stage hashed it.
+	c0 := r.children[0]
+	ehk := c0.hashKey
 	if ehk == "" {
-		if c0 := r.children[0]; c0.hashed {
-			ehk = c0.hash.String()
-		} else {
-			ehk = b.ExplicitHashKey()
-		}
+		ehk = c0.hash.String()
 	}
 	b.Reset() // drop the records' keys
 	return q.arena[start:len(q.arena):len(q.arena)], ehk, nil

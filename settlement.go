@@ -15,8 +15,9 @@ import (
 type settlement[T any] struct {
 	failures       []failure[T]
 	settled        []*record[T] // user records with their outcome that apply hands on (see done)
-	freed          []epochRun   // the Flush epochs of the others, which done freed at once
-	settledBytes   int64        // the sizes of both
+	settledN       int          // every user record with its outcome: those, and those done freed
+	settledBytes   int64        // their sizes
+	finished       []epochRun   // the Flush epochs of those without a callback, run-length coded
 	delivered      int64        // user records delivered, counted once per round
 	deliveredBytes int64
 	syncs          int          // settled records a PutSync waits for
@@ -41,11 +42,6 @@ type failure[T any] struct {
 	recs  []*record[T]
 }
 
-// delivered settles an entry Kinesis wrote. done counts its user records
-// as delivered; apply adds the counts to the stream's counters once per
-// round of the loop.
-func (l *loop[T]) delivered(out *settlement[T], r *record[T]) { l.done(out, r) }
-
 // fail records that r will not be delivered.
 func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code string, cause error) {
 	if r.aggregate() {
@@ -65,33 +61,34 @@ func (l *loop[T]) fail(out *settlement[T], r *record[T], kind failKind, code str
 // done records that r has its outcome: delivered, or failed (r.err set).
 func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	if r.aggregate() {
-		if r.plain && r.err == nil && l.parked == nil && len(l.s.hooks.unbuffered) == 0 {
+		if r.plain {
 			l.donePlain(out, r)
 			return
 		}
 		l.unpack(r, true, func(c *record[T]) { l.done(out, c) })
 		return
 	}
-	l.held--
-	l.heldBytes -= int64(r.size)
-	if r.err == nil { // failures come with r.err set (report)
-		out.delivered++
-		out.deliveredBytes += int64(r.size)
+	ok := r.err == nil // failures come with r.err set (report)
+	l.letGo(out, 1, int64(r.size), ok)
+	if r.fn == nil { // with a callback, it finishes once that has run
+		out.finished = addEpoch(out.finished, r.epoch, 1)
 	}
 	if r.sync != nil {
 		out.syncs++
 	}
-	r.buffered = l.now.Sub(r.born)
-	if r.err == nil && len(l.s.hooks.unbuffered) > 0 {
+	free := ok && r.unwatched()
+	hooked := len(l.s.hooks.unbuffered) > 0
+	if !free || hooked { // read by its result and the hooks
+		r.buffered = l.now.Sub(r.born)
+	}
+	if ok && hooked {
 		l.unbuffered(r, "", "", nil)
 	}
-	out.settledBytes += int64(r.size)
 	key := r.key
-	if r.err == nil && !r.waited() && !r.spooled {
-		// Nobody waits for it and the spool does not hold it: only its
-		// Flush epoch is left to count, so it goes back to the pool now,
-		// while it is in the cache, rather than in another pass of apply.
-		out.freed = addEpoch(out.freed, r.epoch, 1)
+	if free {
+		// Nothing follows it but the Flush ledger: it goes back to the
+		// pool now, while it is in the cache, rather than in another pass
+		// of apply.
 		l.s.free(r)
 	} else {
 		out.settled = append(out.settled, r)
@@ -99,19 +96,13 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	l.unpark(out, key)
 }
 
-// donePlain settles delivered aggregate a whose records nobody waits for
-// (plain, see stage.add) when no hook and no record parked behind a key
-// (OrderByKey) asks about them one by one: they are counted as a whole, and
-// go back to the pool without taking on a's outcome, which nobody would
-// read.
+// donePlain settles delivered aggregate a, which is plain (see
+// record.plain): its records are counted as a whole, and go back to the
+// pool without taking on a's outcome, which nobody would read.
 func (l *loop[T]) donePlain(out *settlement[T], a *record[T]) {
 	n := len(a.children)
-	l.held -= n
-	l.heldBytes -= a.held
-	out.delivered += int64(n)
-	out.deliveredBytes += a.held
-	out.settledBytes += a.held
-	out.freed = addEpoch(out.freed, a.epoch, n)
+	l.letGo(out, n, a.held, true)
+	out.finished = addEpoch(out.finished, a.epoch, n)
 	for _, c := range a.children {
 		// Not free: none of them is pinned (an aggregate whose call was
 		// given up on never settles), and none is an aggregate, so the
@@ -119,6 +110,19 @@ func (l *loop[T]) donePlain(out *settlement[T], a *record[T]) {
 		l.s.pool.Put(c)
 	}
 	l.s.free(a)
+}
+
+// letGo counts n user records of bytes in all, which have their outcome,
+// out of what the loop holds, and as delivered if they were.
+func (l *loop[T]) letGo(out *settlement[T], n int, bytes int64, delivered bool) {
+	l.held -= n
+	l.heldBytes -= bytes
+	out.settledN += n
+	out.settledBytes += bytes
+	if delivered {
+		out.delivered += int64(n)
+		out.deliveredBytes += bytes
+	}
 }
 
 // addEpoch counts n more records of epoch e in runs.
@@ -172,7 +176,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 			l.report(out, f)
 		}
 	}
-	if len(out.settled) == 0 && len(out.freed) == 0 {
+	if out.settledN == 0 {
 		return
 	}
 	s := l.s
@@ -188,7 +192,7 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		out.syncs = 0
 	}
 	l.settleSpooled(out.settled)
-	s.ledger.settle(out.settled, out.freed, out.settledBytes)
+	s.ledger.settle(out.settledN, out.finished, out.settledBytes)
 	for _, r := range out.settled {
 		if r.fn == nil {
 			s.free(r)
@@ -202,8 +206,8 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		out.calls = out.calls[:0]
 	}
 	clear(out.settled)
-	out.settled, out.freed = out.settled[:0], out.freed[:0]
-	out.settledBytes = 0
+	out.settled, out.finished = out.settled[:0], out.finished[:0]
+	out.settledN, out.settledBytes = 0, 0
 }
 
 // report turns a failure into one PutError for its records.

@@ -133,12 +133,12 @@ func (l *loop[T]) current(r *record[T]) bool {
 func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T]) {
 	st := l.stage
 	if st == nil || r.predicted() == "" || r.shardID == r.shard.ID || (st.auto && !r.aggregate()) {
-		l.delivered(out, r)
+		l.done(out, r)
 		return
 	}
 	l.refresh(r.snap)
 	if !r.aggregate() {
-		l.delivered(out, r)
+		l.done(out, r)
 		return
 	}
 	if sh, ok := st.snap.ByID(r.shardID); ok {
@@ -165,7 +165,7 @@ func (l *loop[T]) verify(out *settlement[T], again *retryBatch[T], r *record[T],
 			return
 		}
 	}
-	l.delivered(out, r)
+	l.done(out, r)
 }
 
 // refresh reads the shard map again in the background, once at a time,

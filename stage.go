@@ -46,6 +46,10 @@ type stage[T any] struct {
 	fbIndex map[string]int
 
 	newRecord func() *record[T] // a pooled record, for an aggregate
+	// whole: no hook and no OrderByKey asks about delivered records one by
+	// one, so an aggregate of unwatched records of one epoch is plain
+	// (settled as a whole, see loop.donePlain).
+	whole bool
 }
 
 // shardFeedback counts one shard's entries in a response.
@@ -69,7 +73,7 @@ type shardBuilder[T any] struct {
 	oldest time.Time // the earliest queued time of recs
 	born   time.Time // the earliest birth of recs
 	held   int64     // the sizes of recs
-	plain  bool      // no record of recs is waited for or spooled, and all are of epoch
+	plain  bool      // the aggregate of recs will be plain (see record.plain)
 	epoch  uint64
 }
 
@@ -128,12 +132,12 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 		st.due.PushFront(dueBuilder[T]{sb, sb.gen})
 	}
 	if len(sb.recs) == 0 {
-		sb.born, sb.held, sb.plain, sb.epoch = r.born, 0, true, r.epoch
+		sb.born, sb.held, sb.plain, sb.epoch = r.born, 0, st.whole, r.epoch
 	} else if r.born.Before(sb.born) {
 		sb.born = r.born
 	}
 	sb.held += int64(r.size)
-	sb.plain = sb.plain && !r.waited() && !r.spooled && r.epoch == sb.epoch
+	sb.plain = sb.plain && r.unwatched() && r.epoch == sb.epoch
 	sb.shard = r.shard
 	sb.recs = append(sb.recs, r)
 	return ready, false

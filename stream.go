@@ -240,6 +240,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	l.stage = st
 	if st != nil {
 		st.newRecord = s.newRecord
+		st.whole = !s.set.orderByKey && len(s.hooks.unbuffered) == 0
 		l.now = time.Now()
 		st.summaryAt = l.now.Add(st.minInterval) // just read
 		l.setDistribution(sum.auto, sumErr)

@@ -15,12 +15,12 @@
 // its children (an overlap), or miss a range (a gap). A Snapshot is still
 // built from such a listing, and Check reports the first gap or overlap:
 //
-//   - Where ranges overlap, Lookup returns the narrowest shard that contains
+//   - Where ranges overlap, Owner returns the narrowest shard that contains
 //     the key (on a tie, the greatest shard ID, the newest shard). Records
 //     grouped by that answer hash into a range that every listed shard
 //     containing it also contains, so an aggregate built from them is within
 //     the range of a parent or a child alike.
-//   - Where there is a gap, Lookup reports no shard: the caller should send
+//   - Where there is a gap, Owner reports no shard: the caller should send
 //     such records unaggregated, which is always safe, and refresh later.
 //
 // Closed shards (those with an EndingSequenceNumber, which servers that
@@ -238,7 +238,7 @@ func sub(a, b hashkey.Uint128) hashkey.Uint128 {
 
 // Check returns nil when the open shards tile the hash key space exactly,
 // and otherwise an error wrapping ErrInconsistent that names the first gap
-// or overlap. A snapshot with a problem still answers Lookup as the package
+// or overlap. A snapshot with a problem still answers Owner as the package
 // documentation describes.
 func (s *Snapshot) Check() error { return s.problem }
 
@@ -249,16 +249,6 @@ func (s *Snapshot) Len() int { return len(s.shards) }
 // shared: do not modify it.
 func (s *Snapshot) Shards() []Shard { return s.shards }
 
-// Lookup returns the shard that owns hash key h. ok is false when no listed
-// shard owns it (a gap during a reshard, or an empty map). It does not
-// allocate.
-func (s *Snapshot) Lookup(h hashkey.Uint128) (sh Shard, ok bool) {
-	i := s.owner(h)
-	if i < 0 {
-		return Shard{}, false
-	}
-	return s.shards[i], true
-}
 
 // owner returns the index in shards of the shard that owns h, or -1.
 func (s *Snapshot) owner(h hashkey.Uint128) int {
@@ -282,8 +272,9 @@ func (s *Snapshot) owner(h hashkey.Uint128) int {
 	return i
 }
 
-// Owner is Lookup that returns the shard in place, nil when no listed shard
-// owns h. The shard is the snapshot's own: do not modify it.
+// Owner returns the shard that owns hash key h, in place (the snapshot's
+// own: do not modify it), or nil when no listed shard owns it (a gap
+// during a reshard, or an empty map). It does not allocate.
 func (s *Snapshot) Owner(h hashkey.Uint128) *Shard {
 	i := s.owner(h)
 	if i < 0 {

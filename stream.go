@@ -659,9 +659,10 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 	r.data = data
 	stage = ErrInvalidPartitionKey
 	key := s.partitioner(v)
-	if key != "" || !s.serviceManaged() { // AUTO streams need no key
-		// A key the hash cache holds (a static key) was checked before.
-		if c := s.lastKey.Load(); c == nil || c.key != key {
+	auto := s.serviceManaged()
+	last := s.lastKey.Load() // a key the hash cache holds (a static key) was checked and hashed before
+	if key != "" || !auto {  // AUTO streams need no key
+		if last == nil || last.key != key {
 			if err := checkKey(key); err != nil {
 				return r, err
 			}
@@ -684,8 +685,13 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 		return r, fmt.Errorf("%w: %d bytes of data and %d of partition key exceed the maximum record size of %d bytes",
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
 	}
-	if s.routed && !r.hashed && !s.serviceManaged() { // AUTO: the stage hashes it if the stream goes back
-		r.hash, r.hashed = s.keyHash(key), true
+	if s.routed && !r.hashed && !auto { // AUTO: the stage hashes it if the stream goes back
+		if last != nil && last.key == key {
+			r.hash = last.hash
+		} else {
+			r.hash = s.keyHash(key)
+		}
+		r.hashed = true
 	}
 	r.value = v
 	r.key = key

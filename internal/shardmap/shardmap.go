@@ -249,7 +249,6 @@ func (s *Snapshot) Len() int { return len(s.shards) }
 // shared: do not modify it.
 func (s *Snapshot) Shards() []Shard { return s.shards }
 
-
 // owner returns the index in shards of the shard that owns h, or -1.
 func (s *Snapshot) owner(h hashkey.Uint128) int {
 	// The last segment starting at or below h.

@@ -227,7 +227,7 @@ func appendEntry(dst []byte, e *types.PutRecordsRequestEntry) []byte {
 	comma := false
 	if e.Data != nil {
 		dst = append(dst, `"Data":"`...)
-		dst = base64.StdEncoding.AppendEncode(dst, e.Data)
+		dst = appendBase64(dst, e.Data)
 		dst = append(dst, '"')
 		comma = true
 	}

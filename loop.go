@@ -65,6 +65,7 @@ type loop[T any] struct {
 	refilled []*record[T] // refill's
 	obs      observer     // requestDone's
 	events   []Retry      // the retry hooks' events of a retryBatch (newBatch)
+	sink     int          // what warmStaged read (see warmAhead)
 }
 
 // newBatch returns an empty retryBatch whose events reuse the loop's
@@ -193,7 +194,10 @@ func (l *loop[T]) takeInbox(out *settlement[T]) {
 	l.putWaits = putWaits
 	// Each record lingers from when the first of them was handed in, not
 	// from when the loop took them.
-	for _, r := range recs {
+	for i, r := range recs {
+		if i%warmAhead == 0 {
+			l.sink += warmStaged(recs[i:min(i+warmAhead, len(recs))])
+		}
 		l.accept(out, r, since)
 	}
 	clear(recs)

@@ -100,6 +100,7 @@ func newLoop[T any](s *Stream[T]) *loop[T] {
 func (l *loop[T]) run() {
 	defer l.s.cbs.close() // after the last push: the callbacks may end once run out
 	defer close(l.s.loopDone)
+	defer l.s.md5.Close() // no call starts after the loop; one still building stops it
 	defer l.timer.Stop()
 	l.arm() // a stream that starts on AUTO reads the summary again in time
 	// What each round decides about records' fates, applied at its end.

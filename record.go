@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-pkg/inskinesis/internal/aggregate"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/md5lanes"
 	"github.com/go-pkg/inskinesis/internal/putjson"
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
@@ -184,9 +185,11 @@ type request[T any] struct {
 	// makes them.
 	arena []byte
 	ehks  []string
-	agg   *aggregate.Builder
-	body  putjson.Buffer // the call's body, with the SDK's client
-	sink  int            // what warmSent read (see warmAhead)
+	// The aggregates' messages in the arena, and where their digests go.
+	msgs, digests [][]byte
+	agg           *aggregate.Builder
+	body          putjson.Buffer // the call's body, with the SDK's client
+	sink          int            // what warmSent read (see warmAhead)
 }
 
 // noData is the data of a record that encodes to nothing. Kinesis takes
@@ -203,10 +206,19 @@ func (q *request[T]) add(r *record[T]) {
 // digest) are built here from their records, in the order and to the size
 // the loop reserved (see shards.go seal), into the request's arena, and
 // live until the call is done.
-func (q *request[T]) build(lim aggregate.Limits) error {
+func (q *request[T]) build(lim aggregate.Limits, md5 *md5lanes.Hasher) error {
 	// Room for every entry's explicit hash key up front, so that the
-	// pointers into ehks stay valid as it grows.
-	q.arena, q.ehks = q.arena[:0], slices.Grow(q.ehks[:0], len(q.recs))
+	// pointers into ehks stay valid as it grows, and for every aggregate
+	// (each record's size is its encoded length and its partition key's),
+	// so that the digests filled in at the end land in the entries' bytes.
+	need := 0
+	for _, r := range q.recs {
+		if r.aggregate() {
+			need += r.size
+		}
+	}
+	q.arena, q.ehks = slices.Grow(q.arena[:0], need), slices.Grow(q.ehks[:0], len(q.recs))
+	q.msgs, q.digests = q.msgs[:0], q.digests[:0]
 	for i, r := range q.recs {
 		if i%warmAhead == 0 {
 			q.sink += warmSent(q.recs[i:min(i+warmAhead, len(q.recs))])
@@ -232,6 +244,10 @@ func (q *request[T]) build(lim aggregate.Limits) error {
 		}
 		q.entries = append(q.entries, e)
 	}
+	// The aggregates' digests, hashed together.
+	md5.Sum(q.msgs, q.digests)
+	clear(q.msgs)
+	clear(q.digests)
 	q.input.Records = q.entries
 	return nil
 }
@@ -259,7 +275,12 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 		return nil, "", fmt.Errorf("inskinesis: aggregate built to %d bytes, %d reserved", b.Size(), r.size)
 	}
 	start := len(q.arena)
-	q.arena = b.Build(q.arena)
+	if cap(q.arena)-start < r.size { // cannot happen: build made room
+		return nil, "", fmt.Errorf("inskinesis: no room for an aggregate of %d bytes", r.size)
+	}
+	q.arena = b.BuildUndigested(q.arena)
+	msg, digest := aggregate.Parts(q.arena[start:])
+	q.msgs, q.digests = append(q.msgs, msg), append(q.digests, digest)
 	// The first record routes the aggregate: the stage hashed it.
 	c0 := r.children[0]
 	ehk := c0.hashKey
@@ -297,7 +318,7 @@ func (s *Stream[T]) send(q *request[T]) {
 	}()
 	ctx, cancel := context.WithTimeout(s.reqCtx, s.set.requestTimeout)
 	defer cancel()
-	if err := q.build(s.aggLimits()); err != nil {
+	if err := q.build(s.aggLimits(), &s.md5); err != nil {
 		q.out, q.err = nil, err
 		return
 	}

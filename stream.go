@@ -16,6 +16,7 @@ import (
 	"github.com/go-pkg/inskinesis/codec"
 	"github.com/go-pkg/inskinesis/codec/json"
 	"github.com/go-pkg/inskinesis/internal/hashkey"
+	"github.com/go-pkg/inskinesis/internal/md5lanes"
 	"github.com/go-pkg/inskinesis/internal/spool"
 	"github.com/go-pkg/inskinesis/partition"
 )
@@ -138,8 +139,9 @@ type Stream[T any] struct {
 	closing   atomic.Bool // shutdown began: Put refuses records before encoding them
 	idle      func()      // closes the idle connections of the client NewKinesis built; nil otherwise
 
-	hooks   hooks    // Config.Hooks by kind, and Config.Logger
-	durable *durable // the spool; nil without Config.SpoolDir
+	hooks   hooks           // Config.Hooks by kind, and Config.Logger
+	durable *durable        // the spool; nil without Config.SpoolDir
+	md5     md5lanes.Hasher // the aggregates' digests, for the calls' goroutines
 }
 
 // NewKinesis validates cfg, resolves its defaults and starts a stream. It

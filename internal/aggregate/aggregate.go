@@ -385,6 +385,21 @@ func fieldLen(n int) int {
 // It panics when the Builder was given Reserve since its last Reset: it
 // holds no data to build from.
 func (b *Builder) Build(dst []byte) []byte {
+	dst = b.BuildUndigested(dst)
+	if b.count == 0 {
+		return dst
+	}
+	agg := dst[len(dst)-b.EncodedLen():]
+	msg, digest := Parts(agg)
+	sum := md5.Sum(msg)
+	copy(digest, sum[:])
+	return dst
+}
+
+// BuildUndigested is Build, but leaves the digest's DigestLen bytes zero,
+// for the caller to fill with the MD5 of the message (see Parts): a caller
+// with many aggregates can hash them together.
+func (b *Builder) BuildUndigested(dst []byte) []byte {
 	if b.reserved {
 		panic("aggregate: Build of a Builder given Reserve")
 	}
@@ -393,7 +408,6 @@ func (b *Builder) Build(dst []byte) []byte {
 	}
 	dst = slices.Grow(dst, b.EncodedLen())
 	dst = append(dst, Magic...)
-	start := len(dst)
 	for _, k := range b.pkTable {
 		dst = append(dst, tagPartitionKeyTable)
 		dst = appendVarint(dst, uint64(len(k)))
@@ -405,8 +419,16 @@ func (b *Builder) Build(dst []byte) []byte {
 		dst = append(dst, k...)
 	}
 	dst = append(dst, b.records...)
-	sum := md5.Sum(dst[start:])
-	return append(dst, sum[:]...)
+	var zero [DigestLen]byte
+	return append(dst, zero[:]...)
+}
+
+// Parts splits an aggregated record that Build or BuildUndigested made
+// into its protobuf message and its digest, which is the MD5 of the
+// message. Both alias agg.
+func Parts(agg []byte) (msg, digest []byte) {
+	end := len(agg) - DigestLen
+	return agg[len(Magic):end:end], agg[end:len(agg):len(agg)]
 }
 
 // Single returns the only user record when Len is 1, so that the caller can

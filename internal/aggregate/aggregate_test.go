@@ -476,6 +476,20 @@ func TestReserveSizesAsAddBuilds(t *testing.T) {
 		if !bytes.Equal(appender.Build(nil), built) {
 			t.Fatalf("round %d: Append built other bytes than Add", round)
 		}
+		if len(built) > 0 {
+			// BuildUndigested leaves the digest to the caller, after
+			// whatever dst held.
+			undigested := appender.BuildUndigested([]byte("dst"))
+			msg, digest := Parts(undigested[3:])
+			if !bytes.Equal(digest, make([]byte, DigestLen)) {
+				t.Fatalf("round %d: BuildUndigested wrote a digest", round)
+			}
+			sum := md5.Sum(msg)
+			copy(digest, sum[:])
+			if string(undigested[:3]) != "dst" || !bytes.Equal(undigested[3:], built) {
+				t.Fatalf("round %d: BuildUndigested with the MD5 of its message is not what Build wrote", round)
+			}
+		}
 		if appender.Len() > 0 && appender.Add("k", "", nil) {
 			t.Fatalf("round %d: Add took a record after Append", round)
 		}

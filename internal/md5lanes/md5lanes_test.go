@@ -96,7 +96,7 @@ func TestSumAfterCloseHashesAlone(t *testing.T) {
 }
 
 func BenchmarkSum(b *testing.B) {
-	for _, size := range []int{4 << 10, 50 << 10} {
+	for _, size := range []int{256, 1 << 10, 4 << 10, 50 << 10} {
 		msgs := messages(40, size)
 		sums := make([][]byte, len(msgs))
 		for i := range sums {

@@ -262,6 +262,13 @@ func (l *loop[T]) push(r *record[T], front bool) {
 	l.queueBytes += r.size
 }
 
+// pop takes the entry at the front of the queue.
+func (l *loop[T]) pop() *record[T] {
+	r := l.queue.PopFront()
+	l.queueBytes -= r.size
+	return r
+}
+
 // sealAll reports whether the shard stage's builders should go now rather
 // than wait for more records.
 func (l *loop[T]) sealAll() bool { return l.force || !l.inOpen || l.full() }
@@ -324,20 +331,17 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 	for l.queue.Len() > 0 {
 		r := l.queue.Front()
 		if l.expired(r) {
-			l.queue.PopFront()
-			l.queueBytes -= r.size
+			l.pop()
 			l.expire(out, r)
 			continue
 		}
 		if r.key == "" && (l.stage == nil || !l.stage.auto) {
-			l.queue.PopFront()
-			l.queueBytes -= r.size
+			l.pop()
 			l.failKeyless(out, r)
 			continue
 		}
 		if r.aggregate() && !l.current(r) {
-			l.queue.PopFront()
-			l.queueBytes -= r.size
+			l.pop()
 			l.dissolve(out, r)
 			continue
 		}
@@ -345,8 +349,7 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 			break
 		}
 		if d := l.takeRate(r); d > 0 {
-			l.queue.PopFront()
-			l.queueBytes -= r.size
+			l.pop()
 			held = append(held, r)
 			if wait == 0 || d < wait {
 				wait = d
@@ -354,8 +357,7 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 			continue
 		}
 		acc.Add(r.size)
-		l.queue.PopFront()
-		l.queueBytes -= r.size
+		l.pop()
 		r.attempts++
 		q.add(r)
 		q.weight += r.weight()
@@ -644,8 +646,7 @@ func (l *loop[T]) promoteRetries() {
 	// by younger ones again and again until ThrottleTTL fails it.
 	l.promoted = l.promoted[:0]
 	for l.queue.Len() > 0 && l.queue.Front().queued.IsZero() {
-		r := l.queue.PopFront()
-		l.queueBytes -= r.size
+		r := l.pop()
 		l.promoted = append(l.promoted, r)
 	}
 	for _, g := range l.retries[:n] {
@@ -683,8 +684,7 @@ func (l *loop[T]) abort(out *settlement[T]) {
 	clear(l.flying)
 	l.flying = l.flying[:0]
 	for l.queue.Len() > 0 {
-		r := l.queue.PopFront()
-		l.queueBytes -= r.size
+		r := l.pop()
 		l.fail(out, r, failAborted, "Aborted", nil)
 	}
 	for _, g := range l.retries {

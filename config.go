@@ -258,10 +258,11 @@ type Config[T any] struct {
 	// This needs the kinesis:DescribeStreamSummary permission: without it
 	// the stream keeps aggregating and says why in Stats.DistributionErr.
 	// Each aggregate ends with the MD5 of its contents, which consumers
-	// check; a call's aggregates are hashed together, 8 or 16 at once in
-	// the vector lanes of one core on CPUs with AVX2 or AVX-512, by a
-	// goroutine the stream starts on its first aggregate (with about
-	// 1.5 MiB of buffers) and stops when it stops.
+	// check; the aggregates of a call that carries several of 1 KiB or
+	// more are hashed together, 8 or 16 at once in the vector lanes of one
+	// core on CPUs with AVX2 or AVX-512, by a goroutine the stream starts
+	// for the first such call (with about 1.5 MiB of buffers) and stops
+	// when it stops.
 	// Default false.
 	AggregateRecords bool
 

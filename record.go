@@ -295,7 +295,10 @@ func (q *request[T]) reset() {
 	clear(q.recs)
 	clear(q.entries)
 	clear(q.ehks)
+	clear(q.msgs)
+	clear(q.digests)
 	q.recs, q.entries, q.ehks = q.recs[:0], q.entries[:0], q.ehks[:0]
+	q.msgs, q.digests = q.msgs[:0], q.digests[:0]
 	q.input.Records = nil
 	if cap(q.arena) > maxArena {
 		q.arena = nil

@@ -24,6 +24,18 @@ const (
 	minLaneBytes = 1 << 10
 )
 
+// numLanes is how many messages a set of lanes takes at once: md5-simd's
+// 16 (AVX-512; with AVX2 it runs two sets of 8), which it declares on amd64
+// alone.
+const numLanes = 16
+
+// maxSets bounds the sets of lanes, and so the calls hashing through the
+// lanes at once; a call that finds none free hashes with crypto/md5 on its
+// own goroutine. The one goroutine of md5-simd fills its 16 lanes from
+// every set, and scans all of them after each round, so more sets only
+// cost it time (and md5-simd never forgets a set once made).
+const maxSets = 4
+
 // Hasher hashes sets of messages, from any number of goroutines at once.
 // It starts a goroutine of md5-simd's (and about 1.5 MiB of its buffers) on
 // first use; Close stops them once no call uses them. The zero Hasher is
@@ -31,15 +43,17 @@ const (
 type Hasher struct {
 	mu     sync.Mutex
 	srv    md5simd.Server
-	free   [][]md5simd.Hasher // lane sets no call uses, each of md5simd.Lanes
+	free   [][]md5simd.Hasher // lane sets no call uses, each of numLanes
+	sets   int                // lane sets made, at most maxSets
 	users  int                // calls of Sum using srv
 	closed bool
 }
 
 // Sum writes the MD5 digest of msgs[i] into sums[i] (16 bytes each) for
-// every i. Messages shorter than 1 KiB, and every message when fewer than 3
-// are that long, are hashed by crypto/md5 on the caller's goroutine. After
-// Close it still works, on crypto/md5 alone.
+// every i. Messages shorter than 1 KiB, every message when fewer than 3
+// are that long, and every message when 4 calls already use the lanes, are
+// hashed by crypto/md5 on the caller's goroutine. After Close it still
+// works, on crypto/md5 alone.
 func (h *Hasher) Sum(msgs [][]byte, sums [][]byte) {
 	long := 0
 	for _, m := range msgs {
@@ -57,7 +71,7 @@ func (h *Hasher) Sum(msgs [][]byte, sums [][]byte) {
 		return
 	}
 	defer h.give(lanes)
-	var into [md5simd.Lanes][]byte // where the digest of each lane in use goes
+	var into [numLanes][]byte // where the digest of each lane in use goes
 	n := 0
 	for i, m := range msgs {
 		if len(m) < minLaneBytes {
@@ -89,26 +103,32 @@ func scalar(msgs [][]byte, sums [][]byte) {
 	}
 }
 
-// take returns a set of lanes for one call of Sum, or nil after Close.
+// take returns a set of lanes for one call of Sum, or nil after Close and
+// when maxSets are in use.
 func (h *Hasher) take() []md5simd.Hasher {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil
 	}
-	if h.srv == nil {
-		h.srv = md5simd.NewServer()
+	var lanes []md5simd.Hasher
+	switch n := len(h.free); {
+	case n > 0:
+		lanes = h.free[n-1]
+		h.free = h.free[:n-1]
+	case h.sets < maxSets:
+		if h.srv == nil {
+			h.srv = md5simd.NewServer()
+		}
+		lanes = make([]md5simd.Hasher, numLanes)
+		for i := range lanes {
+			lanes[i] = h.srv.NewHash()
+		}
+		h.sets++
+	default:
+		return nil
 	}
 	h.users++
-	if n := len(h.free); n > 0 {
-		lanes := h.free[n-1]
-		h.free = h.free[:n-1]
-		return lanes
-	}
-	lanes := make([]md5simd.Hasher, md5simd.Lanes)
-	for i := range lanes {
-		lanes[i] = h.srv.NewHash()
-	}
 	return lanes
 }
 
@@ -142,7 +162,7 @@ func (h *Hasher) stop() {
 			l.Close()
 		}
 	}
-	h.free = nil
+	h.free, h.sets = nil, 0
 	if h.srv != nil {
 		h.srv.Close()
 		h.srv = nil

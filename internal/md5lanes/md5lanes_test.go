@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	md5simd "github.com/minio/md5-simd"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -121,4 +123,31 @@ func BenchmarkSum(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestSetsAreBounded takes every set of lanes there may be: a call then
+// hashes on its own goroutine, with right digests, and a set given back
+// serves the next call.
+func TestSetsAreBounded(t *testing.T) {
+	h := &Hasher{}
+	defer h.Close()
+	var held [][]md5simd.Hasher
+	for range maxSets {
+		lanes := h.take()
+		require.NotNil(t, lanes)
+		held = append(held, lanes)
+	}
+	assert.Nil(t, h.take(), "no set past maxSets")
+	sumAll(t, h, messages(16, 4000))
+	h.give(held[0])
+	lanes := h.take()
+	assert.Equal(t, &held[0][0], &lanes[0], "the set given back is taken again")
+	h.give(lanes)
+	for _, l := range held[1:] {
+		h.give(l)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	assert.Equal(t, maxSets, h.sets)
+	assert.Zero(t, h.users)
 }

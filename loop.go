@@ -544,11 +544,16 @@ func (l *loop[T]) retryOrFail(out *settlement[T], again *retryBatch[T], r *recor
 		r.failures++
 	}
 	if r.aggregate() && !l.aborted && c.Retryable {
-		for _, x := range r.children {
-			if _, due := l.failsNow(x, x.failures+r.failures, c); due {
-				l.unpack(r, false, func(x *record[T]) { l.againOrFail(out, again, x, c, err) })
-				return
-			}
+		// The aggregate was born with its oldest record, so its own TTLs
+		// run out first; only a failure that counts needs each record's
+		// own count (a throttle reads none of them).
+		_, due := l.failsNow(r, r.failures, c)
+		for i := 0; !due && !c.Throttled && i < len(r.children); i++ {
+			due = r.children[i].failures+r.failures > l.set.retryCount
+		}
+		if due {
+			l.unpack(r, false, func(x *record[T]) { l.againOrFail(out, again, x, c, err) })
+			return
 		}
 	}
 	l.againOrFail(out, again, r, c, err)

@@ -91,10 +91,11 @@ func warmStaged[T any](recs []*record[T]) (sum int) {
 }
 
 // warmSent reads what building a call reads of each record: its first
-// line (data, keys and slot) and the start of its data.
+// line (data, keys and slot), whether it is an aggregate, and the start of
+// its data.
 func warmSent[T any](recs []*record[T]) (sum int) {
 	for _, r := range recs {
-		sum += len(r.data) + len(r.hashKey)
+		sum += len(r.data) + len(r.hashKey) + len(r.children)
 		if len(r.data) > 0 {
 			sum += int(r.data[0])
 		}
@@ -204,20 +205,14 @@ func (q *request[T]) add(r *record[T]) {
 // build makes the call's input from its records, on the goroutine that
 // sends it, aggregates included: their bytes (the protobuf message and its
 // digest) are built here from their records, in the order and to the size
-// the loop reserved (see shards.go seal), into the request's arena, and
-// live until the call is done.
+// the stage reserved (see stage.seal), into the request's arena, and live
+// until the call is done. Their digests are filled in at the end, all at
+// once: each entry's bytes and its digest's place are slices of one
+// backing array, the same one even when the arena grew since.
 func (q *request[T]) build(lim aggregate.Limits, md5 *md5lanes.Hasher) error {
 	// Room for every entry's explicit hash key up front, so that the
-	// pointers into ehks stay valid as it grows, and for every aggregate
-	// (each record's size is its encoded length and its partition key's),
-	// so that the digests filled in at the end land in the entries' bytes.
-	need := 0
-	for _, r := range q.recs {
-		if r.aggregate() {
-			need += r.size
-		}
-	}
-	q.arena, q.ehks = slices.Grow(q.arena[:0], need), slices.Grow(q.ehks[:0], len(q.recs))
+	// pointers into ehks stay valid as it grows.
+	q.arena, q.ehks = q.arena[:0], slices.Grow(q.ehks[:0], len(q.recs))
 	q.msgs, q.digests = q.msgs[:0], q.digests[:0]
 	for i, r := range q.recs {
 		if i%warmAhead == 0 {
@@ -244,10 +239,7 @@ func (q *request[T]) build(lim aggregate.Limits, md5 *md5lanes.Hasher) error {
 		}
 		q.entries = append(q.entries, e)
 	}
-	// The aggregates' digests, hashed together.
 	md5.Sum(q.msgs, q.digests)
-	clear(q.msgs)
-	clear(q.digests)
 	q.input.Records = q.entries
 	return nil
 }
@@ -275,9 +267,6 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 		return nil, "", fmt.Errorf("inskinesis: aggregate built to %d bytes, %d reserved", b.Size(), r.size)
 	}
 	start := len(q.arena)
-	if cap(q.arena)-start < r.size { // cannot happen: build made room
-		return nil, "", fmt.Errorf("inskinesis: no room for an aggregate of %d bytes", r.size)
-	}
 	q.arena = b.BuildUndigested(q.arena)
 	msg, digest := aggregate.Parts(q.arena[start:])
 	q.msgs, q.digests = append(q.msgs, msg), append(q.digests, digest)

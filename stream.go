@@ -688,12 +688,7 @@ func (s *Stream[T]) prepare(v T) (r *record[T], err error) {
 			ErrRecordTooLarge, len(data), len(key), s.set.maxRecordSize)
 	}
 	if s.routed && !r.hashed && !auto { // AUTO: the stage hashes it if the stream goes back
-		if last != nil && last.key == key {
-			r.hash = last.hash
-		} else {
-			r.hash = s.keyHash(key)
-		}
-		r.hashed = true
+		r.hash, r.hashed = s.keyHash(key, last), true
 	}
 	r.value = v
 	r.key = key
@@ -710,10 +705,11 @@ type keyHash struct {
 // whose bytes are hashed twice in a row from the same address (a key the
 // partitioner returns every time, not one it builds per record) is kept,
 // so that Puts with that key do not hash it again; keys built per record
-// cost no allocation.
-func (s *Stream[T]) keyHash(key string) hashkey.Uint128 {
-	if c := s.lastKey.Load(); c != nil && c.key == key {
-		return c.hash
+// cost no allocation. last is the kept key, as the caller loaded it from
+// s.lastKey.
+func (s *Stream[T]) keyHash(key string, last *keyHash) hashkey.Uint128 {
+	if last != nil && last.key == key {
+		return last.hash
 	}
 	h := hashkey.Of(key)
 	if p := uintptr(unsafe.Pointer(unsafe.StringData(key))); p != 0 && s.lastMiss.Swap(p) == p {

@@ -3,6 +3,8 @@ package inskinesis
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+
 	"github.com/go-pkg/inskinesis/internal/retry"
 	"github.com/go-pkg/inskinesis/internal/shardmap"
 )
@@ -41,7 +43,7 @@ func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 		if c.Throttled {
 			o.throttles = append(o.throttles, Throttle{Stream: h.stream, Entries: len(q.recs), Records: q.weight, WholeCall: true, Code: c.Code})
 		}
-	} else {
+	} else if full || failedEntries(q.out) {
 		for i, x := range q.out.Records {
 			r := q.recs[i]
 			code := entryCode(x)
@@ -73,6 +75,12 @@ func (l *loop[T]) requestDone(q *request[T], c retry.Class, err error) {
 			h.log.throttle(l.now, t.Code, t.Entries)
 		}
 	}
+}
+
+// failedEntries reports whether an answer may hold failed entries: its
+// FailedRecordCount is not 0, or it gave none.
+func failedEntries(out *kinesis.PutRecordsOutput) bool {
+	return out.FailedRecordCount == nil || *out.FailedRecordCount > 0
 }
 
 // countCode adds entries and records to the count of code in cs.

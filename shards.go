@@ -141,7 +141,7 @@ func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T])
 		l.done(out, r)
 		return
 	}
-	if sh, ok := st.snap.ByID(r.shardID); ok {
+	if sh := st.snap.Shard(r.shardID); sh != nil {
 		l.verify(out, again, r, sh)
 		return
 	}
@@ -154,7 +154,7 @@ func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T])
 // records itself (AUTO) while its summary cannot be read, and aggregating
 // the records again could send them astray again, each time costing an
 // attempt, until their retries run out. A plain record is safe either way.
-func (l *loop[T]) verify(out *settlement[T], again *retryBatch[T], r *record[T], sh shardmap.Shard) {
+func (l *loop[T]) verify(out *settlement[T], again *retryBatch[T], r *record[T], sh *shardmap.Shard) {
 	for _, c := range r.children {
 		if !sh.Contains(c.hash) {
 			r.snap = nil // dissolved when it next comes up
@@ -230,7 +230,7 @@ func (l *loop[T]) newSnapshot(out *settlement[T], res snapResult) (again retryBa
 	if res.err == nil && res.snap != nil && res.snap != st.snap {
 		st.snap = res.snap
 		if st.lim != nil {
-			st.lim.Retain(func(id string) bool { _, ok := st.snap.ByID(id); return ok })
+			st.lim.Retain(func(id string) bool { return st.snap.Shard(id) != nil })
 		}
 		for _, r := range st.drain() {
 			l.stageRecord(out, r)
@@ -239,8 +239,8 @@ func (l *loop[T]) newSnapshot(out *settlement[T], res snapResult) (again retryBa
 	unverified := st.unverified
 	st.unverified = nil
 	for _, r := range unverified {
-		sh, ok := st.snap.ByID(r.shardID)
-		if !ok && !l.aborted && r.mapReads < maxMapReads {
+		sh := st.snap.Shard(r.shardID)
+		if sh == nil && !l.aborted && r.mapReads < maxMapReads {
 			// The map does not know the shard yet: the read failed, or
 			// began before the reshard. Read it again rather than send
 			// records again that may have landed where they belong.
@@ -248,8 +248,8 @@ func (l *loop[T]) newSnapshot(out *settlement[T], res snapResult) (again retryBa
 			st.unverified = append(st.unverified, r)
 			continue
 		}
-		if !ok { // the map still does not know the shard: resend to be safe
-			sh = shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
+		if sh == nil { // the map still does not know the shard: resend to be safe
+			sh = &shardmap.Shard{ID: r.shardID, Start: hashkey.Max(), End: hashkey.Uint128{}}
 		}
 		l.verify(out, &again, r, sh)
 	}

@@ -249,8 +249,10 @@ func (s *Snapshot) Len() int { return len(s.shards) }
 // shared: do not modify it.
 func (s *Snapshot) Shards() []Shard { return s.shards }
 
-// owner returns the index in shards of the shard that owns h, or -1.
-func (s *Snapshot) owner(h hashkey.Uint128) int {
+// Owner returns the shard that owns hash key h, in place (the snapshot's
+// own: do not modify it), or nil when no listed shard owns it (a gap
+// during a reshard, or an empty map). It does not allocate.
+func (s *Snapshot) Owner(h hashkey.Uint128) *Shard {
 	// The last segment starting at or below h.
 	lo, hi := 0, len(s.segments)
 	for lo < hi {
@@ -262,43 +264,23 @@ func (s *Snapshot) owner(h hashkey.Uint128) int {
 		}
 	}
 	if lo == 0 {
-		return -1
+		return nil
 	}
 	i := s.segments[lo-1].shard
 	if i < 0 || !s.shards[i].Contains(h) {
-		return -1 // a gap, or past the end of the last shard
-	}
-	return i
-}
-
-// Owner returns the shard that owns hash key h, in place (the snapshot's
-// own: do not modify it), or nil when no listed shard owns it (a gap
-// during a reshard, or an empty map). It does not allocate.
-func (s *Snapshot) Owner(h hashkey.Uint128) *Shard {
-	i := s.owner(h)
-	if i < 0 {
-		return nil
+		return nil // a gap, or past the end of the last shard
 	}
 	return &s.shards[i]
 }
 
-// Shard is ByID that returns the shard in place, nil when there is none.
-// The shard is the snapshot's own: do not modify it.
+// Shard returns the open shard with this ID, in place (the snapshot's
+// own: do not modify it), or nil when there is none.
 func (s *Snapshot) Shard(id string) *Shard {
 	i, ok := s.byID[id]
 	if !ok {
 		return nil
 	}
 	return &s.shards[i]
-}
-
-// ByID returns the open shard with this ID.
-func (s *Snapshot) ByID(id string) (Shard, bool) {
-	i, ok := s.byID[id]
-	if !ok {
-		return Shard{}, false
-	}
-	return s.shards[i], true
 }
 
 // Stream names the stream whose shards a Map lists. Set StreamName, or

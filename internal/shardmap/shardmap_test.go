@@ -62,7 +62,7 @@ func mustBuild(t testing.TB, shards []types.Shard) *Snapshot {
 
 func next(h hashkey.Uint128) hashkey.Uint128 { n, _ := h.Next(); return n }
 
-func TestLookupMatchesLinearScan(t *testing.T) {
+func TestOwnerMatchesLinearScan(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7, 100} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			shards := even(n)
@@ -117,15 +117,11 @@ func TestSnapshotBasics(t *testing.T) {
 	if s.Len() != 2 {
 		t.Fatalf("a closed shard was kept: %d shards", s.Len())
 	}
-	if _, ok := s.ByID("shardId-old"); ok {
-		t.Fatal("ByID finds a closed shard")
-	}
 	if s.Shard("shardId-old") != nil {
 		t.Fatal("Shard finds a closed shard")
 	}
-	sh, ok := s.ByID("shardId-000000000001")
-	if !ok || sh.Index != 1 || sh.End != hashkey.Max() {
-		t.Fatalf("ByID = %+v %v", sh, ok)
+	if sh := s.Shard("shardId-000000000001"); sh == nil || sh.Index != 1 || sh.End != hashkey.Max() {
+		t.Fatalf("Shard = %+v", sh)
 	}
 	if got, ok := lookup(s, hashkey.Max()); !ok || got.ID != "shardId-000000000001" {
 		t.Fatalf("Owner(Max) = %+v %v", got, ok)
@@ -389,7 +385,7 @@ func TestRefreshHonoursContextWhileWaiting(t *testing.T) {
 	}
 }
 
-func TestConcurrentLookupsAndRefreshes(t *testing.T) {
+func TestConcurrentOwnersAndRefreshes(t *testing.T) {
 	api := &fakeAPI{pages: [][]types.Shard{even(8)}}
 	m, _ := New(api, Stream{StreamName: "s"})
 	if _, err := m.Refresh(context.Background()); err != nil {
@@ -416,7 +412,7 @@ func TestConcurrentLookupsAndRefreshes(t *testing.T) {
 	wg.Wait()
 }
 
-func TestLookupDoesNotAllocate(t *testing.T) {
+func TestOwnerDoesNotAllocate(t *testing.T) {
 	s := mustBuild(t, even(1000))
 	h := hashkey.Of("key")
 	if allocs := testing.AllocsPerRun(100, func() { lookup(s, h) }); allocs != 0 {
@@ -425,7 +421,7 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 }
 
 // BenchmarkLookup looks up partition key hashes in a 1000-shard map.
-func BenchmarkLookup(b *testing.B) {
+func BenchmarkOwner(b *testing.B) {
 	s := mustBuild(b, even(1000))
 	keys := make([]hashkey.Uint128, 1024)
 	for i := range keys {

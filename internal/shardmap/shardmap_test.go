@@ -420,7 +420,7 @@ func TestOwnerDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// BenchmarkLookup looks up partition key hashes in a 1000-shard map.
+// BenchmarkOwner looks up partition key hashes in a 1000-shard map.
 func BenchmarkOwner(b *testing.B) {
 	s := mustBuild(b, even(1000))
 	keys := make([]hashkey.Uint128, 1024)

@@ -114,7 +114,7 @@ func (l *loop[T]) current(r *record[T]) bool {
 	if r.snap == nil || st.auto { // to be taken apart (see verify), or to go plain
 		return false
 	}
-	if r.snap == st.snap || r.predicted() == "" {
+	if r.snap == st.snap || r.shard == nil {
 		return true
 	}
 	sh := st.snap.Shard(r.shard.ID)
@@ -132,7 +132,7 @@ func (l *loop[T]) current(r *record[T]) bool {
 // Entries to be sent again join again.
 func (l *loop[T]) landed(out *settlement[T], again *retryBatch[T], r *record[T]) {
 	st := l.stage
-	if st == nil || r.predicted() == "" || r.shardID == r.shard.ID || (st.auto && !r.aggregate()) {
+	if st == nil || r.shard == nil || r.shardID == r.shard.ID || (st.auto && !r.aggregate()) {
 		l.done(out, r)
 		return
 	}
@@ -267,7 +267,7 @@ const maxMapReads = 3
 // takeRate takes entry r's share of its shard's rate and returns 0, or
 // takes nothing and returns how long r must wait for it.
 func (l *loop[T]) takeRate(r *record[T]) time.Duration {
-	if l.stage == nil || l.stage.lim == nil || r.predicted() == "" || l.stage.auto {
+	if l.stage == nil || l.stage.lim == nil || r.shard == nil || l.stage.auto {
 		return 0
 	}
 	return l.stage.lim.Take(r.shard.ID, 1, r.size)
@@ -277,7 +277,7 @@ func (l *loop[T]) takeRate(r *record[T]) time.Duration {
 // or throttled, for reportShards.
 func (l *loop[T]) noteShard(r *record[T], throttled bool) {
 	st := l.stage
-	if st == nil || st.lim == nil || r.predicted() == "" {
+	if st == nil || st.lim == nil || r.shard == nil {
 		return
 	}
 	i, ok := st.fbIndex[r.shard.ID]

@@ -119,26 +119,26 @@ func (st *stage[T]) add(r *record[T]) (ready *record[T], gap bool) {
 		ready = st.seal(sb)
 		slot, ok = sb.b.Reserve(r.key, r.hashKey, len(r.data))
 	}
-	if !ok { // cannot happen: r alone fits, and the builder is empty
-		return r, false
+	if !ok {
+		// An empty builder takes any record of SoloSize up to MaxBytes
+		// (internal/aggregate's contract): returning r alone here would
+		// drop the aggregate just sealed.
+		panic("inskinesis: an empty aggregate refused a record that fits alone")
 	}
 	r.slot = slot
 	switch {
-	case len(sb.recs) == 0: // falls due after the builders already waiting
-		sb.oldest = r.queued
+	case len(sb.recs) == 0: // the first: falls due after the builders already waiting
+		sb.oldest, sb.born, sb.held, sb.plain, sb.epoch, sb.shard = r.queued, r.born, 0, st.whole, r.epoch, r.shard
 		st.due.PushBack(dueBuilder[T]{sb, sb.gen})
 	case r.queued.Before(sb.oldest): // a record sent again: due at once
 		sb.oldest = r.queued
 		st.due.PushFront(dueBuilder[T]{sb, sb.gen})
 	}
-	if len(sb.recs) == 0 {
-		sb.born, sb.held, sb.plain, sb.epoch = r.born, 0, st.whole, r.epoch
-	} else if r.born.Before(sb.born) {
+	if r.born.Before(sb.born) {
 		sb.born = r.born
 	}
 	sb.held += int64(r.size)
 	sb.plain = sb.plain && r.unwatched() && r.epoch == sb.epoch
-	sb.shard = r.shard
 	sb.recs = append(sb.recs, r)
 	return ready, false
 }

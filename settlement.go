@@ -20,7 +20,6 @@ type settlement[T any] struct {
 	finished       []epochRun   // the Flush epochs of those without a callback, run-length coded
 	delivered      int64        // user records delivered, counted once per round
 	deliveredBytes int64
-	syncs          int          // settled records a PutSync waits for
 	calls          []*record[T] // apply's: the records for the callback goroutine
 }
 
@@ -72,9 +71,6 @@ func (l *loop[T]) done(out *settlement[T], r *record[T]) {
 	l.letGo(out, 1, int64(r.size), ok)
 	if r.fn == nil { // with a callback, it finishes once that has run
 		out.finished = addEpoch(out.finished, r.epoch, 1)
-	}
-	if r.sync != nil {
-		out.syncs++
 	}
 	free := ok && r.unwatched()
 	hooked := len(l.s.hooks.unbuffered) > 0
@@ -180,20 +176,16 @@ func (l *loop[T]) apply(out *settlement[T]) {
 		return
 	}
 	s := l.s
-	// PutSync's waiters are internal and quick: answer them here, not on
-	// the callback goroutine, so that a PutSync inside a callback works.
-	if out.syncs > 0 {
-		for _, r := range out.settled {
-			if r.sync != nil {
-				r.sync.set(r.syncIdx, r.result())
-				r.sync = nil
-			}
-		}
-		out.syncs = 0
-	}
 	l.settleSpooled(out.settled)
 	s.ledger.settle(out.settledN, out.finished, out.settledBytes)
 	for _, r := range out.settled {
+		if r.sync != nil {
+			// PutSync's waiters are internal and quick: answer them here,
+			// not on the callback goroutine, so that a PutSync inside a
+			// callback works.
+			r.sync.set(r.syncIdx, r.result())
+			r.sync = nil
+		}
 		if r.fn == nil {
 			s.free(r)
 		} else {

@@ -100,26 +100,24 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 	s := l.s
 	led := s.ledger
 	got := l.refilled[:0]
-	var lostErrs []error
+	var lost []*spool.LostError
 	led.mu.Lock()
 	for led.records < led.maxRecords && led.bytes < led.maxBytes {
 		r := s.newRecord()
 		e, err := d.sp.Next(r.data[:0])
-		var lost *spool.LostError
-		if errors.As(err, &lost) {
-			// Never silent: reported on Error(), counted as failed and
-			// in SpoolLost, logged; they no longer hold Flush.
+		var le *spool.LostError
+		if errors.As(err, &le) {
+			// Never silent: reported on Error() and to the unbuffered
+			// hooks, counted as failed and in SpoolLost, logged; they no
+			// longer hold Flush.
 			s.free(r)
-			d.lost.Add(int64(lost.Records))
-			s.stats.failed.Add(int64(lost.Records))
-			for range lost.Records {
+			d.lost.Add(int64(le.Records))
+			s.stats.failed.Add(int64(le.Records))
+			for range le.Records {
 				led.finish(led.popDisk(), 1)
 			}
 			led.settleFlushers()
-			lostErrs = append(lostErrs, fmt.Errorf("%w: %d records could not be read back from disk and are lost: %w", ErrSpool, lost.Records, lost.Err))
-			if s.hooks.log != nil {
-				s.hooks.log.spoolLost(lost)
-			}
+			lost = append(lost, le)
 			continue
 		}
 		if err != nil { // io.EOF: nothing waits, or the spool closed
@@ -139,8 +137,15 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		got = append(got, r)
 	}
 	led.mu.Unlock()
-	for _, err := range lostErrs {
+	for _, le := range lost {
+		err := fmt.Errorf("%w: %d records could not be read back from disk and are lost: %w", ErrSpool, le.Records, le.Err)
 		s.report(err)
+		// Those appended by this process had their buffered event; those
+		// an earlier one left had none.
+		s.hooks.recordsLost(le.Appended, err)
+		if s.hooks.log != nil {
+			s.hooks.log.spoolLost(le)
+		}
 	}
 	for _, r := range got {
 		if r.maybeWritten && len(s.hooks.buffered) > 0 { // replayed (see above): Put took it in an earlier process

@@ -474,9 +474,11 @@ func TestSpoolLostIsReported(t *testing.T) {
 	dir := t.TempDir()
 	f := newFake(42)
 	f.block = make(chan struct{})
+	h := &recHook{}
 	s := newTestStream(t, f, func(c *Config[event]) {
 		c.SpoolDir = dir
 		c.MaxBatchSize = 10
+		c.Hooks = []Hook{h}
 	})
 	errs := collectErrors(s)
 	for i := range 200 {
@@ -503,4 +505,20 @@ func TestSpoolLostIsReported(t *testing.T) {
 	require.NotEmpty(t, spoolErrs, "lost records are reported on Error()")
 	assert.GreaterOrEqual(t, st.Failed, st.SpoolLost, "lost records count as failed")
 	assert.Contains(t, spoolErrs[0].Error(), "could not be read back")
+	// Every record Put admitted has its unbuffered event, the lost ones
+	// included, so that a gauge of records pending comes back to 0.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	assert.Len(t, h.unbuffered, len(h.buffered))
+	lost := 0
+	for _, e := range h.unbuffered {
+		if e.Reason == FailLost {
+			lost++
+			assert.ErrorIs(t, e.Err, ErrSpool)
+			code, ok := e.ErrorCode()
+			assert.True(t, ok)
+			assert.Equal(t, "lost", code)
+		}
+	}
+	assert.EqualValues(t, st.SpoolLost, lost)
 }

@@ -76,8 +76,9 @@ type RecordUnbuffered struct {
 	// SubSequenceNumber is 0 and EntryRecords is not (see KinesisRecord).
 	EntryRecords int
 	// Err is nil when the record was delivered, and otherwise the
-	// *PutError[T] that reported it, with Code its error code and Reason
-	// why the stream gave up.
+	// *PutError[T] that reported it (for FailLost, the error matching
+	// ErrSpool), with Code its error code and Reason why the stream gave
+	// up.
 	Err    error
 	Code   string
 	Reason FailReason
@@ -91,7 +92,7 @@ func (e RecordUnbuffered) Retries() int {
 
 // ErrorCode returns the code a failed record is counted under among errors
 // by code, and true: the Reason of a record the stream gave up on
-// (FailRetriesExhausted, FailExpired or FailAborted). It returns "" and
+// (FailRetriesExhausted, FailExpired, FailAborted or FailLost). It returns "" and
 // false for a delivered record, and for a rejected one (FailRejected),
 // whose AWS error code is counted with its call (see RequestDone.Errors).
 func (e RecordUnbuffered) ErrorCode() (code string, ok bool) {
@@ -131,6 +132,10 @@ const (
 	FailExpired FailReason = "expired"
 	// FailAborted: a shutdown gave up on it (ErrAborted).
 	FailAborted FailReason = "aborted"
+	// FailLost: with a spool, its bytes could not be read back from disk
+	// (Stats.SpoolLost). Its event's Err matches ErrSpool, and it says
+	// nothing of the record but that: Bytes, Attempts and Buffered are 0.
+	FailLost FailReason = "lost"
 )
 
 // HookRequestDone is called when a PutRecords call has returned, before its
@@ -354,6 +359,17 @@ func (h *hooks) recordBuffered(size int) {
 	e := RecordBuffered{Stream: h.stream, Bytes: size}
 	for _, x := range h.buffered {
 		x.OnRecordBuffered(e)
+	}
+}
+
+// recordsLost tells the unbuffered hooks of n records Put admitted whose
+// bytes the spool could not read back (see FailLost).
+func (h *hooks) recordsLost(n int, err error) {
+	e := RecordUnbuffered{Stream: h.stream, Err: err, Reason: FailLost}
+	for range n {
+		for _, x := range h.unbuffered {
+			x.OnRecordUnbuffered(e)
+		}
 	}
 }
 

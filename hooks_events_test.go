@@ -33,6 +33,7 @@ func TestHookRecordUnbufferedErrorCode(t *testing.T) {
 		{"retries exhausted", RecordUnbuffered{Err: failed, Code: "InternalFailure", Reason: FailRetriesExhausted}, "retries_exhausted", true},
 		{"expired", RecordUnbuffered{Err: failed, Reason: FailExpired}, "expired", true},
 		{"aborted", RecordUnbuffered{Err: failed, Reason: FailAborted}, "aborted", true},
+		{"lost from the spool", RecordUnbuffered{Err: failed, Reason: FailLost}, "lost", true},
 	} {
 		code, ok := tc.e.ErrorCode()
 		assert.Equal(t, tc.wantCode, code, tc.name)

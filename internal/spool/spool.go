@@ -74,7 +74,10 @@ type Options struct {
 // disk failed). They are counted as settled.
 type LostError struct {
 	Records int
-	Err     error
+	// Appended is how many of Records this Spool appended itself; the
+	// others were left by an earlier process.
+	Appended int
+	Err      error
 }
 
 func (e *LostError) Error() string {
@@ -607,7 +610,11 @@ func (s *Spool) Next(dst []byte) (Entry, error) {
 			sg.unread = 0
 			sg.live -= lost
 			s.live -= lost
-			return Entry{}, &LostError{Records: lost, Err: err}
+			appended := 0
+			if !sg.replay {
+				appended = lost
+			}
+			return Entry{}, &LostError{Records: lost, Appended: appended, Err: err}
 		}
 		s.roff = off + n
 		s.unread--

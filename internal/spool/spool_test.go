@@ -313,6 +313,7 @@ func TestFileChangedUnderTheReader(t *testing.T) {
 	var lost *LostError
 	require.ErrorAs(t, err, &lost)
 	assert.Equal(t, 3, lost.Records)
+	assert.Equal(t, 3, lost.Appended, "this spool appended them")
 	st := s.Stats()
 	assert.Zero(t, st.Records, "lost records no longer count")
 	assert.False(t, st.Backlog)
@@ -347,8 +348,30 @@ func TestActiveFileChangedUnderTheMapping(t *testing.T) {
 	var lost *LostError
 	require.ErrorAs(t, err, &lost, "the changed record is not handed back")
 	assert.Equal(t, 2, lost.Records)
+	assert.Equal(t, 2, lost.Appended)
 	_, err = s.Next(nil)
 	assert.ErrorIs(t, err, io.EOF)
+}
+
+// Records an earlier process left, lost on replay, were not appended by
+// this spool (its caller never admitted them).
+func TestReplayedFileChangedUnderTheReader(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	appendN(t, s, 0, 3, false)
+	require.NoError(t, s.Close())
+	s = open(t, dir, Options{})
+	defer s.Close()
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	require.NotEmpty(t, logs)
+	for _, l := range logs {
+		require.NoError(t, os.WriteFile(l, make([]byte, 300), 0o644))
+	}
+	_, err := s.Next(nil)
+	var lost *LostError
+	require.ErrorAs(t, err, &lost)
+	assert.Equal(t, 3, lost.Records)
+	assert.Zero(t, lost.Appended, "an earlier process appended them")
 }
 
 func TestLocked(t *testing.T) {

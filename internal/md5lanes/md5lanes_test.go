@@ -93,7 +93,8 @@ func TestSumFromManyGoroutines(t *testing.T) {
 func TestSumAfterCloseHashesAlone(t *testing.T) {
 	h := &Hasher{}
 	h.Close()
-	sumAll(t, h, messages(16, 100))
+	assert.Nil(t, h.take(), "no lanes after Close")
+	sumAll(t, h, messages(16, 4000)) // long enough for the lanes
 	assert.Nil(t, h.srv, "no server is started after Close")
 }
 

@@ -19,7 +19,8 @@ type fakeKinesis struct {
 	mu      sync.Mutex
 	rng     *rand.Rand
 	stored  []storedRecord
-	calls   [][]storedRecord // the entries of every call, as sent
+	calls   [][]storedRecord // the entries of every call, as sent (see forget)
+	ncalls  int              // calls made
 	seq     int
 	invalid []string // requests Kinesis would have rejected, and why
 	sdkOpts int      // calls whose options turned SDK retries off
@@ -33,6 +34,9 @@ type fakeKinesis struct {
 	block chan struct{}
 	// started, when set, gets a value as each call starts.
 	started chan struct{}
+	// forget, when set, keeps no call in calls, for a test of the
+	// stream's memory; stored still holds what was written.
+	forget bool
 }
 
 type storedRecord struct {
@@ -71,7 +75,10 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 		entries[i] = storedRecord{Data: string(e.Data), Key: aws.ToString(e.PartitionKey), HashKey: aws.ToString(e.ExplicitHashKey)}
 		size += len(e.Data) + len(aws.ToString(e.PartitionKey))
 	}
-	f.calls = append(f.calls, entries)
+	f.ncalls++
+	if !f.forget {
+		f.calls = append(f.calls, entries)
+	}
 	if n := len(in.Records); n < 1 || n > MaxRecordsPerRequest {
 		f.invalid = append(f.invalid, fmt.Sprintf("%d records", n))
 	}
@@ -82,7 +89,7 @@ func (f *fakeKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInpu
 		f.invalid = append(f.invalid, "no stream name")
 	}
 	if f.failCall != nil {
-		if err, written := f.failCall(f.rng, len(f.calls)); err != nil {
+		if err, written := f.failCall(f.rng, f.ncalls); err != nil {
 			if written {
 				f.stored = append(f.stored, entries...)
 			}

@@ -270,12 +270,7 @@ func (q *request[T]) aggregate(r *record[T], lim aggregate.Limits) ([]byte, stri
 	q.arena = b.BuildUndigested(q.arena)
 	msg, digest := aggregate.Parts(q.arena[start:])
 	q.msgs, q.digests = append(q.msgs, msg), append(q.digests, digest)
-	// The first record routes the aggregate: the stage hashed it.
-	c0 := r.children[0]
-	ehk := c0.hashKey
-	if ehk == "" {
-		ehk = c0.hash.String()
-	}
+	ehk := b.ExplicitHashKey()
 	b.Reset() // drop the records' keys
 	return q.arena[start:len(q.arena):len(q.arena)], ehk, nil
 }

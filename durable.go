@@ -3,6 +3,7 @@ package inskinesis
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,14 +207,15 @@ func (l *loop[T]) settleSpooled(rs []*record[T]) {
 
 // value returns r's value for a report. A record read back from the spool
 // has only its encoding: it is decoded now, and reported as a RawRecord
-// when it no longer decodes.
+// when it no longer decodes, with a copy of its bytes (r's go back to the
+// pool, for the next Put to encode into).
 func (s *Stream[T]) value(r *record[T]) (T, *RawRecord) {
 	if !r.encodedOnly {
 		return r.value, nil
 	}
 	v, err := decodeSafely(s.codec, r.data)
 	if err != nil {
-		return v, &RawRecord{PartitionKey: r.key, ExplicitHashKey: r.hashKey, Data: r.data, Err: err}
+		return v, &RawRecord{PartitionKey: r.key, ExplicitHashKey: r.hashKey, Data: slices.Clone(r.data), Err: err}
 	}
 	return v, nil
 }

@@ -297,6 +297,42 @@ func TestSpoolReplayReportsWhatItCannotDecode(t *testing.T) {
 	assert.Empty(t, segments(t, dir), "reported records leave the spool")
 }
 
+// TestSpoolReportedRawKeepsItsBytes: the bytes of a RawRecord are the
+// report's own, not those of the pooled record the next Put encodes into.
+func TestSpoolReportedRawKeepsItsBytes(t *testing.T) {
+	dir := t.TempDir()
+	var left []rec
+	for i := range 50 {
+		left = append(left, rec{"b", fmt.Sprintf("not json %d %s", i, strings.Repeat("x", 200))}) // room for a Put to encode into
+	}
+	deadProcess(t, dir, left...)
+	f := newFake(6)
+	f.failCall = func(_ *rand.Rand, call int) (error, bool) {
+		if call == 1 {
+			return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "no", Fault: smithy.FaultClient}, false
+		}
+		return nil, false
+	}
+	s := newTestStream(t, f, func(c *Config[event]) { c.SpoolDir = dir })
+	errs := drainErrors(s)
+	require.NoError(t, s.Flush(context.Background())) // the replayed record fails, and its record goes back to the pool
+	for i := range 2000 {
+		require.NoError(t, s.Put(event{ID: i, Key: "k"}))
+	}
+	s.FlushAndStopStreaming()
+	var raw []string
+	for _, pe := range errs() {
+		for _, r := range pe.Raw {
+			raw = append(raw, string(r.Data))
+		}
+	}
+	var want []string
+	for _, r := range left {
+		want = append(want, r.data)
+	}
+	assert.ElementsMatch(t, want, raw)
+}
+
 // TestSpoolRecordTTLCountsTheWaitOnDisk: a record's RecordTTL runs from
 // Put, also while it waits on disk for room in memory.
 func TestSpoolRecordTTLCountsTheWaitOnDisk(t *testing.T) {

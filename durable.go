@@ -102,6 +102,7 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 	led := s.ledger
 	got := l.refilled[:0]
 	var lost []*spool.LostError
+	var lostEpochs []epochRun // their Flush epochs, finished once they are reported
 	led.mu.Lock()
 	for led.records < led.maxRecords && led.bytes < led.maxBytes {
 		r := s.newRecord()
@@ -109,15 +110,14 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		var le *spool.LostError
 		if errors.As(err, &le) {
 			// Never silent: reported on Error() and to the unbuffered
-			// hooks, counted as failed and in SpoolLost, logged; they no
-			// longer hold Flush.
+			// hooks, counted as failed and in SpoolLost, logged; then they
+			// no longer hold Flush.
 			s.free(r)
 			d.lost.Add(int64(le.Records))
 			s.stats.failed.Add(int64(le.Records))
 			for range le.Records {
-				led.finish(led.popDisk(), 1)
+				lostEpochs = addEpoch(lostEpochs, led.popDisk(), 1)
 			}
-			led.settleFlushers()
 			lost = append(lost, le)
 			continue
 		}
@@ -147,6 +147,14 @@ func (l *loop[T]) refill(out *settlement[T]) bool {
 		if s.hooks.log != nil {
 			s.hooks.log.spoolLost(le)
 		}
+	}
+	if len(lostEpochs) > 0 { // a Flush returns once they are reported, as for any failed record
+		led.mu.Lock()
+		for _, run := range lostEpochs {
+			led.finish(run.epoch, run.n)
+		}
+		led.settleFlushers()
+		led.mu.Unlock()
 	}
 	for _, r := range got {
 		if r.maybeWritten && len(s.hooks.buffered) > 0 { // replayed (see above): Put took it in an earlier process

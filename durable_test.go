@@ -42,15 +42,18 @@ func storedIDs(t *testing.T, f *fakeKinesis) map[int]int {
 	return ids
 }
 
-// outage makes every call fail with a retryable error that wrote nothing
-// while down is set.
-func outage(f *fakeKinesis, down *atomic.Bool) {
+// outage returns a fake that fails every call with a retryable error that
+// wrote nothing while down is set, which it is at first.
+func outage(seed uint64) (f *fakeKinesis, down *atomic.Bool) {
+	f, down = newFake(seed), new(atomic.Bool)
+	down.Store(true)
 	f.failCall = func(*rand.Rand, int) (error, bool) {
 		if down.Load() {
 			return &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "outage", Fault: smithy.FaultServer}, false
 		}
 		return nil, false
 	}
+	return f, down
 }
 
 func TestSpoolDeliversEverythingAndEmpties(t *testing.T) {
@@ -79,10 +82,7 @@ func TestSpoolDeliversEverythingAndEmpties(t *testing.T) {
 // spool empties.
 func TestSpoolOutageFillsTheDiskNotTheHeap(t *testing.T) {
 	dir := t.TempDir()
-	f := newFake(2)
-	var down atomic.Bool
-	down.Store(true)
-	outage(f, &down)
+	f, down := outage(2)
 	s := newTestStream(t, f, func(c *Config[event]) {
 		c.SpoolDir = dir
 		c.MaxBatchSize = 100
@@ -119,10 +119,7 @@ func TestSpoolOutageFillsTheDiskNotTheHeap(t *testing.T) {
 // every record is delivered.
 func TestSpoolOutageHeapStaysBounded(t *testing.T) {
 	dir := t.TempDir()
-	f := newFake(2)
-	var down atomic.Bool
-	down.Store(true)
-	outage(f, &down)
+	f, down := outage(2)
 	f.forget = true // the calls of the outage would fill the heap
 	s := newTestStream(t, f, func(c *Config[event]) {
 		c.SpoolDir = dir
@@ -158,10 +155,7 @@ func TestSpoolOutageHeapStaysBounded(t *testing.T) {
 
 func TestSpoolFullBlocksPut(t *testing.T) {
 	dir := t.TempDir()
-	f := newFake(3)
-	var down atomic.Bool
-	down.Store(true)
-	outage(f, &down)
+	f, down := outage(3)
 	s := newTestStream(t, f, func(c *Config[event]) {
 		c.SpoolDir = dir
 		c.SpoolMaxBytes = 1 << 20

@@ -360,7 +360,6 @@ func (l *loop[T]) cut(out *settlement[T]) *request[T] {
 		l.pop()
 		r.attempts++
 		q.add(r)
-		q.weight += r.weight()
 	}
 	if len(held) > 0 {
 		l.later(held, wait)

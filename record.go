@@ -172,6 +172,7 @@ func (r *record[T]) result() Result[T] {
 type request[T any] struct {
 	recs      []*record[T]
 	weight    int  // user records in recs
+	aggBytes  int  // the sizes of the aggregates in recs: room for build
 	slot      int  // index in the loop's calls in flight
 	abandoned bool // a shutdown gave up on the call: drop its outcome
 	entries   []types.PutRecordsRequestEntry
@@ -201,6 +202,10 @@ var noData = []byte{}
 
 func (q *request[T]) add(r *record[T]) {
 	q.recs = append(q.recs, r)
+	q.weight += r.weight()
+	if r.aggregate() {
+		q.aggBytes += r.size
+	}
 }
 
 // build makes the call's input from its records, on the goroutine that
@@ -212,8 +217,9 @@ func (q *request[T]) add(r *record[T]) {
 // backing array, the same one even when the arena grew since.
 func (q *request[T]) build(lim aggregate.Limits, md5 *md5lanes.Hasher) error {
 	// Room for every entry's explicit hash key up front, so that the
-	// pointers into ehks stay valid as it grows.
-	q.arena, q.ehks = q.arena[:0], slices.Grow(q.ehks[:0], len(q.recs))
+	// pointers into ehks stay valid as it grows, and for every aggregate,
+	// so that the arena grows at most once.
+	q.arena, q.ehks = slices.Grow(q.arena[:0], q.aggBytes), slices.Grow(q.ehks[:0], len(q.recs))
 	q.msgs, q.digests = q.msgs[:0], q.digests[:0]
 	for i, r := range q.recs {
 		if i%warmAhead == 0 {
@@ -289,7 +295,7 @@ func (q *request[T]) reset() {
 		q.arena = nil
 	}
 	q.out, q.err = nil, nil
-	q.weight = 0
+	q.weight, q.aggBytes = 0, 0
 	q.start = time.Time{}
 	q.trace = callTrace{}
 	q.sent = time.Time{}

@@ -27,15 +27,20 @@ type tortureRecord struct {
 // for every record: delivered, or reported with its value; written twice
 // only where an attempt's outcome was unknown.
 func TestTorture(t *testing.T) {
-	n := 100_000
+	n, step := 100_000, 50*time.Millisecond
 	if testing.Short() {
-		n = 10_000
+		n, step = 10_000, 10*time.Millisecond
 	}
-	// The server's clock moves 50 ms per write request, so each request
-	// finds about 50 records/s of room per shard at AWS's limits, whatever
-	// the speed of the machine: throttling is certain, and not timing luck.
+	// The server's clock moves step per write request, so each request
+	// finds step's worth of room per shard at AWS's limits (1,000 records a
+	// second), whatever the speed of the machine: the 4 shards together
+	// take 200 records a request with 50 ms, 40 with 10 ms, and the
+	// stream's first requests carry more (it cuts them full, 500 records,
+	// while eight producers outpace it; with 10,000 records, a few hundred
+	// as MaxGroup spreads them), so throttling is certain, and not timing
+	// luck.
 	srv := kinesistest.Start(t,
-		kinesistest.WithClock(steppingClock(50*time.Millisecond)),
+		kinesistest.WithClock(steppingClock(step)),
 		kinesistest.WithShardLimits(kinesistest.AWSShardLimits()),
 		kinesistest.WithFaults(kinesistest.Faults{
 			Seed:               42,

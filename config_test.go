@@ -17,6 +17,9 @@ import (
 // of crashing the process (a panic in makechan, an out-of-memory kill, an
 // overflow in the backoff); the bound itself is accepted.
 func TestConfigBounds(t *testing.T) {
+	// 1 TiB, MaxBufferedBytes' bound, or the largest int where that is less.
+	const tib64 = int64(1) << 40
+	tib := int(min(tib64, int64(math.MaxInt)))
 	tests := []struct {
 		field string
 		over  func(*Config[event])
@@ -24,7 +27,7 @@ func TestConfigBounds(t *testing.T) {
 		rng   string // the range the error states
 	}{
 		{"MaxBatchSize", func(c *Config[event]) { c.MaxBatchSize = math.MaxInt }, func(c *Config[event]) { c.MaxBatchSize = 1 << 24 }, "1..16777216"},
-		{"MaxBufferedBytes", func(c *Config[event]) { c.MaxBufferedBytes = math.MaxInt }, func(c *Config[event]) { c.MaxBufferedBytes = 1 << 40 }, "1..1099511627776"},
+		{"MaxBufferedBytes", func(c *Config[event]) { c.MaxBufferedBytes = math.MaxInt }, func(c *Config[event]) { c.MaxBufferedBytes = tib }, "1..1099511627776"},
 		{"MaxGroup", func(c *Config[event]) { c.MaxGroup = math.MaxInt }, func(c *Config[event]) { c.MaxGroup = 1024 }, "1..1024"},
 		{"RetryCount", func(c *Config[event]) { c.RetryCount = math.MaxInt }, func(c *Config[event]) { c.RetryCount = 1 << 30 }, "above 1073741824"},
 		{"RetryInterval", func(c *Config[event]) { c.RetryInterval = math.MaxInt64 }, func(c *Config[event]) { c.RetryInterval = time.Hour }, "0..1h0m0s"},
@@ -34,7 +37,7 @@ func TestConfigBounds(t *testing.T) {
 		{"RecordTTL", func(c *Config[event]) { c.RecordTTL = math.MaxInt64 }, func(c *Config[event]) { c.RecordTTL = 7 * 24 * time.Hour }, "0..168h0m0s"},
 		{"MaxRecordSize", func(c *Config[event]) { c.MaxRecordSize = math.MaxInt }, func(c *Config[event]) { c.MaxRecordSize = 10 << 20 }, "1..10485760"},
 		{"ErrorBufferSize", func(c *Config[event]) { c.ErrorBufferSize = math.MaxInt }, func(c *Config[event]) { c.ErrorBufferSize = 1 << 20 }, "0..1048576"},
-		{"ErrorBufferSize", func(c *Config[event]) { c.ErrorBufferSize = 1 << 40 }, func(c *Config[event]) { c.ErrorBufferSize = 1 << 20 }, "0..1048576"},
+		{"ErrorBufferSize", func(c *Config[event]) { c.ErrorBufferSize = tib }, func(c *Config[event]) { c.ErrorBufferSize = 1 << 20 }, "0..1048576"},
 		{"AggregationMaxBytes", func(c *Config[event]) { c.AggregationMaxBytes = math.MaxInt }, func(c *Config[event]) { c.AggregationMaxBytes = DefaultMaxRecordSize }, "21..MaxRecordSize"},
 		{"AggregationMaxBytes", func(c *Config[event]) { c.AggregationMaxBytes = -1 }, func(c *Config[event]) { c.AggregationMaxBytes = 21 }, "21..MaxRecordSize"},
 		{"AggregationMaxCount", func(c *Config[event]) { c.AggregationMaxCount = math.MaxInt }, func(c *Config[event]) { c.AggregationMaxCount = 1 << 20 }, "1..1048576"},
@@ -44,6 +47,9 @@ func TestConfigBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.field, func(t *testing.T) {
+			if tt.field == "MaxBufferedBytes" && int64(math.MaxInt) < tib64 {
+				t.Skip("no int is beyond the bound on this platform")
+			}
 			cfg := Config[event]{StreamName: "s", Client: newFake(1)}
 			tt.over(&cfg)
 			s, err := NewKinesis(cfg)

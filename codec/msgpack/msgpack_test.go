@@ -58,7 +58,7 @@ func fullUser() user {
 		Score:   -12.5e-7,
 		Ratio:   0.25,
 		Active:  true,
-		Counts:  map[string]int{"min": math.MinInt64, "max": math.MaxInt64, "zero": 0},
+		Counts:  map[string]int{"min": math.MinInt, "max": math.MaxInt, "zero": 0},
 	}
 }
 

@@ -127,14 +127,30 @@ func (s *Stream[T]) newRecord() *record[T] {
 	return r
 }
 
-// free returns r to the pool. What it still references (its value, its
+// newAggregate is newRecord for an aggregate (see stage.seal). Aggregates
+// have a pool of their own, so that an aggregate reuses the children slice
+// of an earlier one instead of growing it from nothing.
+func (s *Stream[T]) newAggregate() *record[T] {
+	a, ok := s.aggs.Get().(*record[T])
+	if !ok {
+		return s.newRecord()
+	}
+	*a = record[T]{children: a.children[:0]}
+	return a
+}
+
+// free returns r to its pool. What it still references (its value, its
 // keys) is let go when the record is taken again, or when the pool drops
 // it at a garbage collection.
 func (s *Stream[T]) free(r *record[T]) {
 	if r.keep {
 		return // left to the garbage collector
 	}
-	clear(r.children)
+	if cap(r.children) > 0 { // was an aggregate
+		clear(r.children)
+		s.aggs.Put(r)
+		return
+	}
 	s.pool.Put(r)
 }
 

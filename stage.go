@@ -45,7 +45,7 @@ type stage[T any] struct {
 	fb      []shardFeedback
 	fbIndex map[string]int
 
-	newRecord func() *record[T] // a pooled record, for an aggregate
+	newAggregate func() *record[T] // a pooled record for an aggregate (Stream.newAggregate)
 	// whole: no hook and no OrderByKey asks about delivered records one by
 	// one, so an aggregate of unwatched records of one epoch is plain
 	// (settled as a whole, see loop.donePlain).
@@ -171,7 +171,7 @@ func (st *stage[T]) seal(sb *shardBuilder[T]) *record[T] {
 	if len(sb.recs) == 1 {
 		e = sb.recs[0]
 	} else {
-		e = st.newRecord()
+		e = st.newAggregate()
 		e.key = aggregate.PartitionKey
 		e.size = sb.b.Size()
 		e.children = append(e.children[:0], sb.recs...)

@@ -124,7 +124,8 @@ type Stream[T any] struct {
 	abortc  chan struct{}             // closed when a shutdown gives up
 	errc    chan error                // Error()
 	cbs     *callbacks[T]             // results waiting for their callbacks
-	pool    sync.Pool                 // of *record[T]
+	pool    sync.Pool                 // of *record[T]: user records
+	aggs    sync.Pool                 // of *record[T]: aggregates, which keep their children slices
 	stats   counters                  // for Stats()
 	reqCtx  context.Context           // parent of every call; cancelled on abort
 	cancel  context.CancelFunc        // cancels reqCtx
@@ -241,7 +242,7 @@ func NewKinesis[T any](cfg Config[T]) (*Stream[T], error) {
 	l := newLoop(s)
 	l.stage = st
 	if st != nil {
-		st.newRecord = s.newRecord
+		st.newAggregate = s.newAggregate
 		st.whole = !s.set.orderByKey && len(s.hooks.unbuffered) == 0
 		l.now = time.Now()
 		st.summaryAt = l.now.Add(st.minInterval) // just read

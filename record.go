@@ -111,6 +111,10 @@ const maxArena = 8 << 20
 // few large records do not pin memory.
 const maxPooledData = 64 << 10
 
+// maxPooledChildren bounds the children slice a pooled aggregate keeps
+// (64 KiB of pointers), as maxPooledData bounds a record's buffer.
+const maxPooledChildren = 8 << 10
+
 func (s *Stream[T]) newRecord() *record[T] {
 	r, ok := s.pool.Get().(*record[T])
 	if !ok {
@@ -135,7 +139,11 @@ func (s *Stream[T]) newAggregate() *record[T] {
 	if !ok {
 		return s.newRecord()
 	}
-	*a = record[T]{children: a.children[:0]}
+	children := a.children[:0]
+	if cap(children) > maxPooledChildren {
+		children = nil
+	}
+	*a = record[T]{children: children}
 	return a
 }
 

@@ -365,6 +365,9 @@ func (h *hooks) recordBuffered(size int) {
 // recordsLost tells the unbuffered hooks of n records Put admitted whose
 // bytes the spool could not read back (see FailLost).
 func (h *hooks) recordsLost(n int, err error) {
+	if len(h.unbuffered) == 0 {
+		return
+	}
 	e := RecordUnbuffered{Stream: h.stream, Err: err, Reason: FailLost}
 	for range n {
 		for _, x := range h.unbuffered {

@@ -548,7 +548,7 @@ func (l *loop[T]) retryOrFail(out *settlement[T], again *retryBatch[T], r *recor
 		// own count (a throttle reads none of them).
 		_, due := l.failsNow(r, r.failures, c)
 		for i := 0; !due && !c.Throttled && i < len(r.children); i++ {
-			due = r.children[i].failures+r.failures > l.set.retryCount
+			due = l.exhausted(r.children[i].failures+r.failures, c)
 		}
 		if due {
 			l.unpack(r, false, func(x *record[T]) { l.againOrFail(out, again, x, c, err) })
@@ -566,7 +566,7 @@ func (l *loop[T]) failsNow(r *record[T], failures int, c retry.Class) (kind fail
 		return failAborted, true
 	case !c.Retryable:
 		return failFatal, true
-	case !c.Throttled && failures > l.set.retryCount:
+	case l.exhausted(failures, c):
 		return failExhausted, true
 	case l.expired(r):
 		return failExpired, true
@@ -574,6 +574,12 @@ func (l *loop[T]) failsNow(r *record[T], failures int, c retry.Class) (kind fail
 		return failThrottled, true
 	}
 	return 0, false
+}
+
+// exhausted reports whether a record that failed failures times, the last
+// of class c, has used up RetryCount: throttles do not count.
+func (l *loop[T]) exhausted(failures int, c retry.Class) bool {
+	return !c.Throttled && failures > l.set.retryCount
 }
 
 // againOrFail adds r, its failed attempt counted, to again, or fails it

@@ -127,7 +127,7 @@ func (s *Stream[T]) newRecord() *record[T] {
 	if cap(data) > maxPooledData {
 		data = nil
 	}
-	*r = record[T]{data: data, children: r.children[:0]}
+	*r = record[T]{data: data} // never an aggregate: those have a pool of their own
 	return r
 }
 
@@ -244,8 +244,7 @@ func (q *request[T]) build(lim aggregate.Limits, md5 *md5lanes.Hasher) error {
 	// pointers into ehks stay valid as it grows, and for every aggregate,
 	// so that the arena grows at most once.
 	q.arena, q.ehks = slices.Grow(q.arena[:0], q.aggBytes), slices.Grow(q.ehks[:0], len(q.recs))
-	q.msgs, q.digests = q.msgs[:0], q.digests[:0]
-	for i, r := range q.recs {
+	for i, r := range q.recs { // msgs and digests are empty: see reset
 		if i%warmAhead == 0 {
 			q.sink += warmSent(q.recs[i:min(i+warmAhead, len(q.recs))])
 		}

@@ -174,7 +174,9 @@ func (st *stage[T]) seal(sb *shardBuilder[T]) *record[T] {
 		e = st.newAggregate()
 		e.key = aggregate.PartitionKey
 		e.size = sb.b.Size()
-		e.children = append(e.children[:0], sb.recs...)
+		// The aggregate takes the builder's slice, the builder the empty
+		// one the pooled aggregate came with.
+		e.children, sb.recs = sb.recs, e.children[:0]
 		e.queued, e.born = sb.oldest, sb.born
 		e.shard, e.snap = sb.shard, st.snap
 		e.held, e.plain, e.epoch = sb.held, sb.plain, sb.epoch

@@ -124,9 +124,8 @@ func unframe(data []byte) ([]byte, bool) {
 	if len(data) <= len(aggregate.Magic)+aggregate.DigestLen || string(data[:len(aggregate.Magic)]) != aggregate.Magic {
 		return nil, false
 	}
-	body := data[len(aggregate.Magic) : len(data)-aggregate.DigestLen]
-	sum := md5.Sum(body)
-	if !bytes.Equal(sum[:], data[len(data)-aggregate.DigestLen:]) {
+	body, digest := aggregate.Parts(data)
+	if sum := md5.Sum(body); !bytes.Equal(sum[:], digest) {
 		return nil, false
 	}
 	return body, true

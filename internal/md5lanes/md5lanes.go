@@ -44,8 +44,7 @@ type Hasher struct {
 	mu     sync.Mutex
 	srv    md5simd.Server
 	free   [][]md5simd.Hasher // lane sets no call uses, each of numLanes
-	sets   int                // lane sets made, at most maxSets
-	users  int                // calls of Sum using srv
+	users  int                // calls of Sum using srv, each with a set of its own
 	closed bool
 }
 
@@ -116,7 +115,7 @@ func (h *Hasher) take() []md5simd.Hasher {
 	case n > 0:
 		lanes = h.free[n-1]
 		h.free = h.free[:n-1]
-	case h.sets < maxSets:
+	case h.users < maxSets: // every set made is in use
 		if h.srv == nil {
 			h.srv = md5simd.NewServer()
 		}
@@ -124,7 +123,6 @@ func (h *Hasher) take() []md5simd.Hasher {
 		for i := range lanes {
 			lanes[i] = h.srv.NewHash()
 		}
-		h.sets++
 	default:
 		return nil
 	}
@@ -162,7 +160,7 @@ func (h *Hasher) stop() {
 			l.Close()
 		}
 	}
-	h.free, h.sets = nil, 0
+	h.free = nil
 	if h.srv != nil {
 		h.srv.Close()
 		h.srv = nil

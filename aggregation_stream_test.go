@@ -714,6 +714,29 @@ func TestAggregationSplitShard(t *testing.T) {
 	})
 }
 
+// splitFirstShard splits the first shard of stream in the middle of its
+// hash key range, and returns its ID and how many shards the stream listed
+// before.
+func splitFirstShard(t *testing.T, ctx context.Context, c *kinesis.Client, stream string) (parentID string, listed int) {
+	t.Helper()
+	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(stream)})
+	require.NoError(t, err)
+	require.NotEmpty(t, out.Shards)
+	parent := out.Shards[0]
+	lo, ok1 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
+	hi, ok2 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
+	require.True(t, ok1 && ok2, "hash key range %+v", parent.HashKeyRange)
+	mid := new(big.Int).Add(lo, hi)
+	mid.Rsh(mid, 1)
+	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{
+		StreamName:         aws.String(stream),
+		ShardToSplit:       parent.ShardId,
+		NewStartingHashKey: aws.String(mid.String()),
+	})
+	require.NoError(t, err)
+	return aws.ToString(parent.ShardId), len(out.Shards)
+}
+
 func aggSplitShard(t *testing.T, c *kinesis.Client) {
 	lim := aggLimits{maxBytes: inskinesis.DefaultAggregationMaxBytes, maxCount: inskinesis.DefaultAggregationMaxCount, resharded: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -740,22 +763,8 @@ func aggSplitShard(t *testing.T, c *kinesis.Client) {
 	}
 	require.NoError(t, s.Flush(ctx))
 
-	// Split the first shard in the middle of its range.
-	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String(name)})
-	require.NoError(t, err)
-	require.Len(t, out.Shards, 2)
-	parent := out.Shards[0]
-	lo, ok1 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
-	hi, ok2 := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
-	require.True(t, ok1 && ok2, "hash key range %+v", parent.HashKeyRange)
-	mid := new(big.Int).Add(lo, hi)
-	mid.Rsh(mid, 1)
-	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{
-		StreamName:         aws.String(name),
-		ShardToSplit:       parent.ShardId,
-		NewStartingHashKey: aws.String(mid.String()),
-	})
-	require.NoError(t, err)
+	parentID, listed := splitFirstShard(t, ctx, c, name)
+	require.Equal(t, 2, listed, "shards before the split")
 	aggWaitStream(t, ctx, c, name, 3)
 
 	for _, e := range events[half:] {
@@ -786,7 +795,6 @@ func aggSplitShard(t *testing.T, c *kinesis.Client) {
 		require.Equal(t, 1, n, "record %d is in %d aggregates the KCL drops", id, n)
 		require.True(t, results[id].MaybeDuplicate, "record %d was written in an aggregate the KCL drops, then again; its Result must say MaybeDuplicate", id)
 	}
-	parentID := aws.ToString(parent.ShardId)
 	for _, e := range events {
 		loc, ok := where[e.ID]
 		if !ok {

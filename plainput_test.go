@@ -4,14 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -112,15 +109,7 @@ func plainPutStress(t *testing.T, agg, observed bool) {
 		}()
 	}
 	<-half
-	ctx := context.Background()
-	out, err := c.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("plain")})
-	require.NoError(t, err)
-	parent := out.Shards[0]
-	lo, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.StartingHashKey), 10)
-	hi, _ := new(big.Int).SetString(aws.ToString(parent.HashKeyRange.EndingHashKey), 10)
-	mid := new(big.Int).Rsh(new(big.Int).Add(lo, hi), 1)
-	_, err = c.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("plain"), ShardToSplit: parent.ShardId, NewStartingHashKey: aws.String(mid.String())})
-	require.NoError(t, err)
+	splitFirstShard(t, context.Background(), c, "plain")
 	wg.Wait()
 	require.NoError(t, <-flushes)
 	require.NoError(t, s.Flush(context.Background()))

@@ -35,6 +35,16 @@ func appendN(t *testing.T, s *Spool, from, n int, keep bool) []uint64 {
 	return seqs
 }
 
+// reopened opens a spool on dir after an earlier one appended n records
+// there (keeping them in memory or not) and closed; the test closes it.
+func reopened(t *testing.T, dir string, n int, keep bool) *Spool {
+	t.Helper()
+	s := open(t, dir, Options{})
+	appendN(t, s, 0, n, keep)
+	require.NoError(t, s.Close())
+	return open(t, dir, Options{})
+}
+
 // readAll reads back every record waiting, as "key=data".
 func readAll(t *testing.T, s *Spool) ([]string, []Entry) {
 	t.Helper()
@@ -110,10 +120,7 @@ func TestReplayUnsettledInOrder(t *testing.T) {
 
 func TestReplayedBeforeNew(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir, Options{})
-	appendN(t, s, 0, 3, true)
-	require.NoError(t, s.Close())
-	s = open(t, dir, Options{})
+	s := reopened(t, dir, 3, true)
 	defer s.Close()
 	_, loaded, err := s.Append("k3", "", []byte("data-3"), true)
 	require.NoError(t, err)
@@ -357,10 +364,7 @@ func TestActiveFileChangedUnderTheMapping(t *testing.T) {
 // this spool (its caller never admitted them).
 func TestReplayedFileChangedUnderTheReader(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir, Options{})
-	appendN(t, s, 0, 3, false)
-	require.NoError(t, s.Close())
-	s = open(t, dir, Options{})
+	s := reopened(t, dir, 3, false)
 	defer s.Close()
 	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 	require.NotEmpty(t, logs)

@@ -99,11 +99,14 @@ func (l *loop[T]) donePlain(out *settlement[T], a *record[T]) {
 	n := len(a.children)
 	l.letGo(out, n, a.held, true)
 	out.finished = addEpoch(out.finished, a.epoch, n)
-	for _, c := range a.children {
-		// Not free: none of them is pinned (an aggregate whose call was
-		// given up on never settles), and none is an aggregate, so the
-		// pool takes them without a look at them.
-		l.s.pool.Put(c)
+	// Not free: pin marks an aggregate with its records, and none of them
+	// is an aggregate, so the pool takes them without a look at each. (An
+	// aggregate whose call was given up on does not settle today; if it
+	// ever did, its records would stay out of the pool.)
+	if !a.keep {
+		for _, c := range a.children {
+			l.s.pool.Put(c)
+		}
 	}
 	l.s.free(a)
 }
